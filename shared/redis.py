@@ -1,0 +1,37 @@
+"""The one place that opens Redis connections: redis-py for our own commands, and the
+FastStream broker for subscribers. Both take the URL from settings."""
+
+from __future__ import annotations
+
+from faststream.redis import RedisBroker
+from redis.asyncio import Redis
+
+from shared.settings import Settings
+
+
+class RedisNotConfiguredError(RuntimeError):
+    """Raised when a service is started without DROPWIRE_REDIS_URL."""
+
+
+def redis_url(settings: Settings) -> str:
+    url = settings.redis_url.get_secret_value()
+    if not url:
+        raise RedisNotConfiguredError(
+            "DROPWIRE_REDIS_URL is empty: set it, or use `dropwire up` for an embedded Redis"
+        )
+    return url
+
+
+def connect(settings: Settings) -> Redis:
+    """An asyncio redis-py client that decodes responses to str."""
+    return Redis.from_url(
+        redis_url(settings),
+        decode_responses=True,
+        health_check_interval=30,
+        socket_keepalive=True,
+    )
+
+
+def make_broker(settings: Settings) -> RedisBroker:
+    """The FastStream broker of a service. Its logs go through stdlib logging to structlog."""
+    return RedisBroker(redis_url(settings))

