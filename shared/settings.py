@@ -108,7 +108,9 @@ class Settings(BaseSettings):
     )
 
     # --- Logs ------------------------------------------------------------------------
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe level written to the log."
+    )
     log_format: Literal["json", "console", "auto"] = Field(
         default="auto", description="json: one JSON event per line; auto: console on a TTY."
     )

@@ -1,0 +1,130 @@
+"""The enrich service: a FastStream consumer-group member around the pure ``enrich_batch``.
+
+Reads up to ``batch_size`` raw entries at a time, runs them through spaCy in one
+``nlp.pipe`` call, writes the records with one pipelined XADD, and only then returns, so
+FastStream acks the entries after their output is in Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from faststream import FastStream
+from faststream.redis import StreamSub
+from pydantic import ValidationError
+
+from services.enrich.core import enrich, enrich_batch, load_pipeline
+from shared.deadletter import dead_letter_fields
+from shared.models import EnrichedRecord, Enrichment, RawDocument
+from shared.redis import connect, make_broker
+from shared.settings import Settings
+from shared.streams import ensure_groups
+from shared.wire import decode_raw, encode_record, entry_id_of
+
+log = structlog.stdlib.get_logger("dropwire.enrich")
+
+
+def build_app(settings: Settings) -> FastStream:
+    names = settings.streams
+    broker = make_broker(settings)
+    app = FastStream(broker)
+    redis = connect(settings)
+    nlp = load_pipeline(settings.spacy_pipeline)  # once per process, before any read
+
+    @app.on_startup
+    async def create_groups() -> None:
+        await ensure_groups(redis, names)
+
+    @app.on_shutdown
+    async def close() -> None:
+        await redis.aclose()
+
+    @broker.subscriber(
+        stream=StreamSub(
+            names.raw,
+            group=names.enrich_group,
+            consumer=settings.consumer_name,
+            batch=True,
+            max_records=settings.batch_size,
+            polling_interval=settings.polling_interval_ms,
+            declare=False,  # groups are created from id 0 by ensure_groups
+        )
+    )
+    async def on_raw(entries: list[dict[str, Any]]) -> None:
+        docs: list[RawDocument] = []
+        dead: list[dict[str, str]] = []
+        for entry in entries:
+            try:
+                docs.append(decode_raw(entry))
+            except (KeyError, ValidationError, ValueError) as exc:
+                doc_id = entry_id_of(entry)
+                log.error("enrich.bad_entry", doc_id=doc_id, error=str(exc)[:500])
+                dead.append(
+                    dead_letter_fields(
+                        stage="enrich",
+                        error_type=type(exc).__name__,
+                        message=str(exc),
+                        doc_id=doc_id,
+                    )
+                )
+        results = await asyncio.to_thread(_enrich_isolating_failures, docs, nlp, settings)
+        async with redis.pipeline(transaction=False) as pipe:
+            for doc, result in zip(docs, results, strict=True):
+                if isinstance(result, Enrichment):
+                    record = EnrichedRecord(
+                        id=doc.id,
+                        source=doc.source,
+                        text=doc.text,
+                        metadata=doc.metadata,
+                        enrichment=result,
+                        ingested_at=doc.ingested_at,
+                        trace_id=doc.trace_id,
+                    )
+                    pipe.xadd(names.enriched, encode_record(record))  # type: ignore[arg-type]
+                else:
+                    dead.append(
+                        dead_letter_fields(
+                            stage="enrich",
+                            error_type=type(result).__name__,
+                            message=str(result),
+                            doc_id=doc.id,
+                            source_file=doc.source.path,
+                        )
+                    )
+            for fields in dead:
+                pipe.xadd(names.dead_letter, fields)  # type: ignore[arg-type]
+            await pipe.execute()
+        for doc, result in zip(docs, results, strict=True):
+            if isinstance(result, Enrichment):
+                log.info(
+                    "enrich.done",
+                    doc_id=doc.id,
+                    entities=len(result.entities),
+                    dates=len(result.dates),
+                    links=len(result.links),
+                )
+            else:
+                log.error("enrich.failed", doc_id=doc.id, error=repr(result)[:500])
+
+    return app
+
+
+def _enrich_isolating_failures(
+    docs: list[RawDocument], nlp: Any, settings: Settings
+) -> list[Enrichment | Exception]:
+    """Enrich the batch in one ``nlp.pipe``; if that fails, redo it one by one so a single
+    poison document fails alone and the rest of the batch is still published."""
+    if not docs:
+        return []
+    try:
+        return list(enrich_batch(docs, nlp, batch_size=settings.batch_size))
+    except Exception:  # noqa: BLE001 - isolate which document is at fault
+        out: list[Enrichment | Exception] = []
+        for doc in docs:
+            try:
+                out.append(enrich(doc, nlp))
+            except Exception as exc:  # noqa: BLE001 - reported to the dead-letter stream
+                out.append(exc)
+        return out

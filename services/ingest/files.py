@@ -1,0 +1,122 @@
+"""File-system side of ingest: which paths to consider, when a file is complete, and where
+it goes afterwards (archive on success, failed/ with a sidecar on error). Nothing is
+deleted: every file ends in a folder a person can look at."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+TEMPORARY_SUFFIXES = (".part", ".tmp", ".crdownload", ".download", ".swp", ".partial")
+
+
+def is_ignored_name(name: str) -> bool:
+    """Names that are still being written or are editor/OS litter; picked up once renamed."""
+    lowered = name.lower()
+    return (
+        name.startswith(".")
+        or name.startswith("~$")
+        or lowered.endswith(TEMPORARY_SUFFIXES)
+        or lowered.endswith("~")
+    )
+
+
+def is_candidate(path: Path, inbox: Path) -> bool:
+    """A regular, non-temporary file inside the inbox, not behind a symlink."""
+    try:
+        rel = path.relative_to(inbox)
+    except ValueError:
+        return False
+    if any(is_ignored_name(part) for part in rel.parts):
+        return False
+    # Never follow links: a link could point anywhere on the machine.
+    if any((inbox.joinpath(*rel.parts[: i + 1])).is_symlink() for i in range(len(rel.parts))):
+        return False
+    return path.is_file()
+
+
+def scan(inbox: Path) -> list[Path]:
+    """Every candidate already in the inbox (start-up catch-up), oldest first."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(inbox, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not is_ignored_name(d))
+        for name in files:
+            path = Path(root) / name
+            if is_candidate(path, inbox):
+                found.append(path)
+    return sorted(found, key=_mtime_or_zero)
+
+
+def _mtime_or_zero(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@dataclass(frozen=True)
+class FileState:
+    size: int
+    mtime_ns: int
+
+
+def file_state(path: Path) -> FileState | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return FileState(st.st_size, st.st_mtime_ns)
+
+
+def _free_destination(dest: Path, tag: str) -> Path:
+    """``dest``, or ``name.<tag>.ext`` (then numbered) when a file of that name exists."""
+    if not dest.exists():
+        return dest
+    candidate = dest.with_name(f"{dest.stem}.{tag}{dest.suffix}")
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = dest.with_name(f"{dest.stem}.{tag}-{n}{dest.suffix}")
+    return candidate
+
+
+def move_to(path: Path, inbox: Path, target_root: Path, tag: str) -> Path:
+    """Move ``path`` to the same relative place under ``target_root``; never overwrite."""
+    rel = path.relative_to(inbox)
+    dest = _free_destination(target_root / rel, tag)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # shutil.move copies then deletes when archive and inbox are different volumes.
+    shutil.move(path, dest)
+    return dest
+
+
+def move_to_failed(
+    path: Path,
+    inbox: Path,
+    failed_root: Path,
+    *,
+    reason: str,
+    message: str,
+    doc_id: str | None,
+) -> Path:
+    """Move a file that could not be ingested to failed/ with ``<name>.error.json`` beside it."""
+    tag = (doc_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"))[:12]
+    dest = move_to(path, inbox, failed_root, tag)
+    sidecar = dest.with_name(dest.name + ".error.json")
+    payload = {
+        "file": str(path.relative_to(inbox)),
+        "stored_as": dest.name,
+        "stage": "ingest",
+        "reason": reason,
+        "message": message,
+        "doc_id": doc_id,
+        "failed_at": datetime.now(UTC).isoformat(),
+    }
+    tmp = sidecar.with_name(sidecar.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, sidecar)
+    return dest

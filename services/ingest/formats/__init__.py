@@ -1,0 +1,1 @@
+"""One small module per input format; ``services.ingest.extract`` dispatches to them."""

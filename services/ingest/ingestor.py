@@ -1,0 +1,208 @@
+"""The ingest loop: find complete files, extract them, publish, then archive or fail them.
+
+Files come from a start-up scan and from ``watchfiles`` events. A file is handled once its
+size and mtime have been stable for ``settle_seconds``, so half-copied files are never read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from redis.exceptions import RedisError
+from watchfiles import Change, awatch
+
+from services.ingest.extract import ExtractionError, extract, media_type_for
+from services.ingest.files import FileState, file_state, is_candidate, move_to, move_to_failed
+from services.ingest.files import scan as scan_inbox
+from services.ingest.publisher import RawPublisher
+from shared.models import RawDocument, SourceFile, content_id
+from shared.settings import Settings
+
+log = structlog.stdlib.get_logger("dropwire.ingest")
+
+
+@dataclass
+class _Pending:
+    state: FileState | None
+    stable_since: float
+
+
+@dataclass
+class IngestStats:
+    accepted: int = 0
+    duplicates: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Ingestor:
+    """Watches the inbox and turns every complete file into a raw document on the stream."""
+
+    settings: Settings
+    publisher: RawPublisher
+    stats: IngestStats = field(default_factory=IngestStats)
+    _pending: dict[Path, _Pending] = field(default_factory=dict)
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def inbox(self) -> Path:
+        return self.settings.inbox.resolve()
+
+    def offer(self, path: Path) -> None:
+        """Consider ``path``: it will be handled once it has settled."""
+        if path not in self._pending:
+            self._pending[path] = _Pending(file_state(path), time.monotonic())
+            self._wakeup.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Scan, then watch and settle until ``stop`` is set."""
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        for path in scan_inbox(self.inbox):
+            self.offer(path)
+        log.info("ingest.watching", inbox=str(self.inbox), backlog=len(self._pending))
+        watcher = asyncio.create_task(self._watch(stop))
+        try:
+            await self._settle_loop(stop)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        async for changes in awatch(
+            self.inbox,
+            stop_event=stop,
+            debounce=self.settings.watch_debounce_ms,
+            step=min(50, self.settings.watch_debounce_ms),
+            recursive=True,
+            ignore_permission_denied=True,
+        ):
+            for change, raw_path in changes:
+                path = Path(raw_path)
+                if change == Change.deleted:
+                    self._pending.pop(path, None)
+                elif path.is_dir() and not path.is_symlink():
+                    # A folder moved in at once brings files no event announced.
+                    for inner in scan_inbox(path):
+                        self.offer(inner)
+                elif is_candidate(path, self.inbox):
+                    self.offer(path)
+
+    async def _settle_loop(self, stop: asyncio.Event) -> None:
+        settle = self.settings.settle_seconds
+        tick = max(0.02, settle / 4)
+        while not stop.is_set():
+            if not self._pending:
+                self._wakeup.clear()
+                waiter = asyncio.create_task(self._wakeup.wait())
+                stopper = asyncio.create_task(stop.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+                continue
+            now = time.monotonic()
+            ready: list[Path] = []
+            for path, pending in list(self._pending.items()):
+                state = file_state(path)
+                if state is None:  # gone (renamed or deleted) before it settled
+                    del self._pending[path]
+                elif state != pending.state:
+                    pending.state, pending.stable_since = state, now
+                elif now - pending.stable_since >= settle:
+                    ready.append(path)
+            for path in ready:
+                if stop.is_set():
+                    return
+                del self._pending[path]
+                try:
+                    await self.handle(path)
+                except RedisError as exc:
+                    # The file stays in the inbox; try again once Redis answers.
+                    log.warning("ingest.redis_unavailable", file=str(path), error=str(exc))
+                    self.offer(path)
+                    await asyncio.sleep(1.0)
+                    break
+            if not ready:
+                await asyncio.sleep(tick)
+
+    async def handle(self, path: Path) -> str:
+        """Ingest one complete file. Returns "accepted", "duplicate", "failed" or "skipped"."""
+        if not is_candidate(path, self.inbox):
+            return "skipped"
+        rel = str(path.relative_to(self.inbox))
+        doc_id: str | None = None
+        try:
+            state = file_state(path)
+            if state is None:
+                return "skipped"
+            if state.size > self.settings.max_file_bytes:
+                raise ExtractionError(
+                    "too_large",
+                    f"file is {state.size} bytes, over the limit of "
+                    f"{self.settings.max_file_bytes} (DROPWIRE_MAX_FILE_BYTES)",
+                )
+            if media_type_for(path.name) is None:
+                raise ExtractionError("unsupported", f"unsupported file type {path.suffix!r}")
+            data = await asyncio.to_thread(path.read_bytes)
+            doc_id = content_id(data)
+            extracted = await asyncio.to_thread(
+                extract, data, path.name, max_text_chars=self.settings.max_text_chars
+            )
+        except ExtractionError as exc:
+            return self._fail(path, rel, exc.reason, exc.message, doc_id)
+        except OSError as exc:
+            if not path.exists():
+                return "skipped"
+            return self._fail(path, rel, "unreadable", f"{type(exc).__name__}: {exc}", doc_id)
+
+        doc = RawDocument(
+            id=doc_id,
+            source=SourceFile(
+                path=rel,
+                name=path.name,
+                size=len(data),
+                mtime=datetime.fromtimestamp(state.mtime_ns / 1e9, UTC),
+                media_type=extracted.media_type,
+                encoding=extracted.encoding,
+            ),
+            text=extracted.text,
+            metadata=extracted.metadata,
+            trace_id=uuid.uuid4().hex,
+        )
+        created, entry_id = await self.publisher.publish(doc)
+        archived = move_to(path, self.inbox, self.settings.archive_dir.resolve(), doc_id[:12])
+        if created:
+            self.stats.accepted += 1
+            log.info(
+                "ingest.accepted",
+                doc_id=doc_id,
+                file=rel,
+                media_type=doc.source.media_type,
+                chars=len(doc.text),
+                entry_id=entry_id,
+                archived_as=str(archived),
+            )
+            return "accepted"
+        self.stats.duplicates += 1
+        log.info("ingest.duplicate", doc_id=doc_id, file=rel, first_entry_id=entry_id)
+        return "duplicate"
+
+    def _fail(self, path: Path, rel: str, reason: str, message: str, doc_id: str | None) -> str:
+        dest = move_to_failed(
+            path,
+            self.inbox,
+            self.settings.failed_dir.resolve(),
+            reason=reason,
+            message=message,
+            doc_id=doc_id,
+        )
+        self.stats.failed += 1
+        log.warning(
+            "ingest.failed", doc_id=doc_id, file=rel, reason=reason, error=message, moved_to=str(dest)
+        )
+        return "failed"

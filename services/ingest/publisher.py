@@ -1,0 +1,47 @@
+"""Hands a raw document to Redis exactly once per content id.
+
+One Lua script checks the seen-key, XADDs the entry and marks the id as seen, atomically:
+a crash between publishing and moving the file leaves the file in the inbox, and on
+restart the script reports it as already accepted instead of publishing it twice.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from shared.models import RawDocument
+from shared.streams import StreamNames
+from shared.wire import encode_raw
+
+_ACCEPT_ONCE = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {0, existing} end
+local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], id, 'EX', ttl)
+else
+  redis.call('SET', KEYS[1], id)
+end
+return {1, id}
+"""
+
+
+class RawPublisher:
+    """Publishes raw documents to the raw stream, at most once per content id."""
+
+    def __init__(self, redis: Redis, names: StreamNames, dedup_ttl_seconds: int = 0) -> None:
+        self._redis = redis
+        self._names = names
+        self._ttl = dedup_ttl_seconds
+        self._script = redis.register_script(_ACCEPT_ONCE)
+
+    async def publish(self, doc: RawDocument) -> tuple[bool, str]:
+        """Returns (True, entry id) when accepted now, (False, earlier entry id) for a duplicate."""
+        flat: list[str] = []
+        for key, value in encode_raw(doc).items():
+            flat += [key, value]
+        created, entry_id = await self._script(
+            keys=[self._names.seen_key(doc.id), self._names.raw], args=[self._ttl, *flat]
+        )
+        return bool(created), str(entry_id)

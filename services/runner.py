@@ -1,0 +1,122 @@
+"""Running services: one FastStream app in this process, or all of them supervised.
+
+``dropwire up`` starts an embedded Redis when none is configured, then runs each service as
+its own child process (enrich can have several), restarting any that dies, with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+import structlog
+
+from shared.embedded import EmbeddedRedis
+from shared.logging import configure_logging
+from shared.settings import Settings
+
+SERVICES = ("ingest", "enrich", "publish")
+log = structlog.stdlib.get_logger("dropwire.runner")
+
+
+def run_service(name: str, settings: Settings) -> None:
+    """Run one service's FastStream app until SIGINT/SIGTERM."""
+    configure_logging(settings, name)
+    module = importlib.import_module(f"services.{name}.app")
+    app = module.build_app(settings)
+    asyncio.run(app.run())
+
+
+@dataclass
+class _Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+
+
+@dataclass
+class Supervisor:
+    """Keeps one process per service running; stops them all on SIGINT/SIGTERM."""
+
+    settings: Settings
+    enrich_workers: int = 1
+    grace_seconds: float = 20.0
+    children: list[_Child] = field(default_factory=list)
+    _stopping: bool = False
+
+    def _argv(self, service: str) -> list[str]:
+        return [sys.executable, "-m", "services.cli", service]
+
+    def run(self) -> int:
+        configure_logging(self.settings, "supervisor")
+        env = dict(os.environ)
+        redis: EmbeddedRedis | None = None
+        if not self.settings.redis_url.get_secret_value():
+            redis = EmbeddedRedis(self.settings.data_dir / "redis", self.settings.embedded_redis_port)
+            redis.start()
+            env["DROPWIRE_REDIS_URL"] = redis.url
+            log.info("embedded_redis.started", url=redis.url, data_dir=str(redis.data_dir))
+        for service in SERVICES:
+            count = self.enrich_workers if service == "enrich" else 1
+            for i in range(count):
+                name = service if count == 1 else f"{service}-{i + 1}"
+                self.children.append(_Child(name, self._argv(service)))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+        log.info(
+            "dropwire.up",
+            inbox=str(self.settings.inbox.resolve()),
+            outbox=str(self.settings.outbox.resolve()),
+            services=[c.name for c in self.children],
+        )
+        try:
+            while not self._stopping:
+                now = time.monotonic()
+                for child in self.children:
+                    self._tend(child, env, now)
+                time.sleep(0.2)
+        finally:
+            self._stop_children()
+            if redis is not None:
+                redis.stop()
+                log.info("embedded_redis.stopped")
+        return 0
+
+    def _tend(self, child: _Child, env: dict[str, str], now: float) -> None:
+        if child.process is not None and child.process.poll() is None:
+            return
+        if child.process is not None:
+            code = child.process.returncode
+            child.process = None
+            child.restarts += 1
+            delay = min(30.0, 0.5 * 2 ** min(child.restarts, 6))
+            child.next_start = now + delay
+            log.warning("service.exited", service=child.name, code=code, restart_in=delay)
+            return
+        if now >= child.next_start:
+            child.process = subprocess.Popen(child.argv, env=env)
+            log.info("service.started", service=child.name, pid=child.process.pid)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._stopping = True
+
+    def _stop_children(self) -> None:
+        running = [c.process for c in self.children if c.process and c.process.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.grace_seconds
+        for proc in running:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
