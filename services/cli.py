@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 from pydantic import ValidationError
 
@@ -27,7 +25,9 @@ def _settings() -> Settings:
 
 @app.command()
 def up(
-    enrich_workers: int = typer.Option(1, "--enrich-workers", "-w", min=1, help="Enrich processes."),
+    enrich_workers: int = typer.Option(
+        1, "--enrich-workers", "-w", min=1, help="Enrich processes."
+    ),
 ) -> None:
     """Run ingest, enrich and publish, with an embedded Redis unless DROPWIRE_REDIS_URL is set.
 
@@ -71,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

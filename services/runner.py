@@ -61,7 +61,9 @@ class Supervisor:
         env = dict(os.environ)
         redis: EmbeddedRedis | None = None
         if not self.settings.redis_url.get_secret_value():
-            redis = EmbeddedRedis(self.settings.data_dir / "redis", self.settings.embedded_redis_port)
+            redis = EmbeddedRedis(
+                self.settings.data_dir / "redis", self.settings.embedded_redis_port
+            )
             redis.start()
             env["DROPWIRE_REDIS_URL"] = redis.url
             log.info("embedded_redis.started", url=redis.url, data_dir=str(redis.data_dir))

@@ -3,8 +3,14 @@ FastStream broker for subscribers. Both take the URL from settings."""
 
 from __future__ import annotations
 
+import asyncio
+
+import structlog
 from faststream.redis import RedisBroker
 from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.settings import Settings
 
@@ -35,3 +41,20 @@ def connect(settings: Settings) -> Redis:
 def make_broker(settings: Settings) -> RedisBroker:
     """The FastStream broker of a service. Its logs go through stdlib logging to structlog."""
     return RedisBroker(redis_url(settings))
+
+
+async def wait_until_ready(redis: Redis, service: str, max_delay: float = 10.0) -> None:
+    """Block until Redis answers PING, retrying with backoff: a service started before Redis
+    (or during a restart) waits instead of crash-looping. Wrong credentials fail at once."""
+    log = structlog.stdlib.get_logger("dropwire.redis")
+    delay = 0.2
+    while True:
+        try:
+            await redis.ping()
+            return
+        except AuthenticationError:
+            raise
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("redis.unavailable", service=service, error=str(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(max_delay, delay * 2)

@@ -71,7 +71,9 @@ class Settings(BaseSettings):
         default="dead", description="Entries that could not be processed, with the reason."
     )
     enrich_group: str = Field(default="enrich", description="Consumer group of enrich workers.")
-    publish_group: str = Field(default="publish", description="Consumer group of publish.")
+    publish_group: str = Field(
+        default="publish", description="Prefix of the publish groups: one group per sink."
+    )
     consumer_name: str = Field(
         default_factory=_default_consumer_name,
         description="This process's consumer name within its group (default host-pid).",
@@ -107,6 +109,27 @@ class Settings(BaseSettings):
         default=100, ge=1, description="XREADGROUP BLOCK time in milliseconds."
     )
 
+    # --- Publish and sinks -----------------------------------------------------------
+    sinks: str = Field(
+        default="jsonl,redis_stream",
+        description="Enabled sinks, comma-separated: jsonl, redis_stream, postgres, webhook.",
+    )
+    postgres_dsn: SecretStr = Field(
+        default=SecretStr(""), description="postgresql:// DSN of the postgres sink."
+    )
+    postgres_schema: str = Field(default="public", description="Schema of the postgres sink.")
+    webhook_url: str = Field(default="", description="URL the webhook sink POSTs records to.")
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="Shared secret for the webhook HMAC-SHA256 signature."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Per request.")
+    webhook_max_attempts: int = Field(
+        default=5, ge=1, description="Attempts per record before it goes to the dead letters."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=0.5, ge=0, description="First retry delay; doubles each attempt, capped at 30 s."
+    )
+
     # --- Logs ------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe level written to the log."
@@ -123,6 +146,10 @@ class Settings(BaseSettings):
             if path == inbox or inbox in path.parents:
                 raise ValueError(f"{name} ({path}) must not be inside the inbox ({inbox})")
         return self
+
+    @property
+    def enabled_sinks(self) -> list[str]:
+        return [name.strip() for name in self.sinks.split(",") if name.strip()]
 
     @cached_property
     def streams(self) -> StreamNames:

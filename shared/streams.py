@@ -27,6 +27,7 @@ class StreamNames:
     dead_letter: str
     enrich_group: str
     publish_group: str
+    sinks: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamNames:
@@ -39,16 +40,24 @@ class StreamNames:
             dead_letter=f"{p}:{settings.dead_letter_stream}",
             enrich_group=settings.enrich_group,
             publish_group=settings.publish_group,
+            sinks=tuple(settings.enabled_sinks),
         )
 
     def seen_key(self, doc_id: str) -> str:
         """Key marking a content id as already accepted by ingest."""
         return f"{self.prefix}:seen:{doc_id}"
 
+    def sink_group(self, sink: str) -> str:
+        """Each sink reads the enriched stream in its own group, so one slow or failing sink
+        never holds up the others."""
+        return f"{self.publish_group}-{sink}"
+
     @property
     def groups(self) -> list[tuple[str, str]]:
         """Every (stream, group) pair the pipeline itself reads."""
-        return [(self.raw, self.enrich_group), (self.enriched, self.publish_group)]
+        return [(self.raw, self.enrich_group)] + [
+            (self.enriched, self.sink_group(sink)) for sink in self.sinks
+        ]
 
 
 async def ensure_group(redis: Redis, stream: str, group: str) -> bool:

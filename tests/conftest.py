@@ -20,7 +20,9 @@ from pydantic import SecretStr
 from shared.embedded import EmbeddedRedis
 from shared.settings import Settings
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "putin-elites-venezuela.txt"
+SAMPLE = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "putin-elites-venezuela.txt"
+)
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
@@ -31,7 +33,7 @@ def _docker_answers() -> bool:
         client = docker.from_env(timeout=2)
         client.ping()
         return True
-    except Exception:  # noqa: BLE001 - any failure means "no Docker here"
+    except Exception:
         return False
 
 

@@ -49,15 +49,27 @@ class Pipeline:
             if self.process.poll() is None:
                 self.process.kill()
 
-    def log_events(self) -> list[dict[str, Any]]:
+    def log_events(self, *, current_run: bool = False) -> list[dict[str, Any]]:
+        """JSON log events of every run so far, or of the current run only."""
         events = []
-        for path in sorted(self.log_dir.glob("up-*.log")):
+        paths = [self.log_path] if current_run else sorted(self.log_dir.glob("up-*.log"))
+        for path in paths:
             for line in path.read_text(errors="replace").splitlines():
                 try:
                     events.append(json.loads(line))
                 except ValueError:
                     continue
         return events
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until this run's ingest watches and every enrich and publish reported ready."""
+        wanted = {"ingest.watching": 1, "enrich.ready": self.enrich_workers, "publish.ready": 1}
+
+        def ready() -> bool:
+            events = [e.get("event") for e in self.log_events(current_run=True)]
+            return all(events.count(name) >= n for name, n in wanted.items())
+
+        wait_for(ready, timeout, what=f"run {self.runs} of the pipeline to be ready")
 
     def __enter__(self) -> Pipeline:
         return self.start()

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from services.enrich.core import enrich, enrich_batch, load_pipeline
 from shared.deadletter import dead_letter_fields
 from shared.models import EnrichedRecord, Enrichment, RawDocument
-from shared.redis import connect, make_broker
+from shared.redis import connect, make_broker, wait_until_ready
 from shared.settings import Settings
 from shared.streams import ensure_groups
 from shared.wire import decode_raw, encode_record, entry_id_of
@@ -35,7 +35,17 @@ def build_app(settings: Settings) -> FastStream:
 
     @app.on_startup
     async def create_groups() -> None:
+        await wait_until_ready(redis, "enrich")
         await ensure_groups(redis, names)
+
+    @app.after_startup
+    async def ready() -> None:
+        log.info(
+            "enrich.ready",
+            pipeline=settings.spacy_pipeline,
+            group=names.enrich_group,
+            consumer=settings.consumer_name,
+        )
 
     @app.on_shutdown
     async def close() -> None:
@@ -120,11 +130,11 @@ def _enrich_isolating_failures(
         return []
     try:
         return list(enrich_batch(docs, nlp, batch_size=settings.batch_size))
-    except Exception:  # noqa: BLE001 - isolate which document is at fault
+    except Exception:
         out: list[Enrichment | Exception] = []
         for doc in docs:
             try:
                 out.append(enrich(doc, nlp))
-            except Exception as exc:  # noqa: BLE001 - reported to the dead-letter stream
+            except Exception as exc:
                 out.append(exc)
         return out

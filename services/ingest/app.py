@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
 from faststream import FastStream
 
 from services.ingest.ingestor import Ingestor
 from services.ingest.publisher import RawPublisher
-from shared.redis import connect, make_broker
+from shared.redis import connect, make_broker, wait_until_ready
 from shared.settings import Settings
 from shared.streams import ensure_groups
+
+log = structlog.stdlib.get_logger("dropwire.ingest")
 
 
 def build_app(settings: Settings) -> FastStream:
@@ -23,13 +26,22 @@ def build_app(settings: Settings) -> FastStream:
 
     @app.on_startup
     async def create_groups() -> None:
+        await wait_until_ready(redis, "ingest")
         await ensure_groups(redis, settings.streams)
 
     @app.after_startup
     async def start_watching() -> None:
         publisher = RawPublisher(redis, settings.streams, settings.dedup_ttl_seconds)
         ingestor = Ingestor(settings, publisher)
-        tasks.append(asyncio.create_task(ingestor.run(stop), name="ingest"))
+        task = asyncio.create_task(ingestor.run(stop), name="ingest")
+        task.add_done_callback(_exit_on_crash)
+        tasks.append(task)
+
+    def _exit_on_crash(task: asyncio.Task[None]) -> None:
+        # A dead watcher must not leave a live-looking process: exit so a supervisor restarts.
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ingest.crashed", error=repr(task.exception()))
+            app.exit()
 
     @app.on_shutdown
     async def stop_watching() -> None:

@@ -1,29 +1,56 @@
-"""The publish service: reads enriched records in batches and writes them to every sink.
+"""The publish service: one consumer group per sink on the enriched stream.
 
-Entries are acked (by FastStream, when the handler returns) only after every sink has
-written them durably; a failure leaves them pending for a later delivery.
+Each sink reads and acks on its own, so a slow or failing sink never holds up the others.
+Entries are acked (by FastStream, when a handler returns) only after the sink has written
+them durably; an exception leaves them pending for a later delivery; a record a sink
+rejects for good goes to the dead-letter stream.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import structlog
 from faststream import FastStream
-from faststream.redis import StreamSub
+from faststream.redis import RedisBroker, StreamSub
 from pydantic import ValidationError
+from redis.asyncio import Redis
 
-from services.publish.sinks.base import Sink
-from services.publish.sinks.jsonl import JsonlSink
-from services.publish.sinks.redis_stream import RedisStreamSink
+from services.publish.sinks import Rejected, Sink, build_sink
 from shared.deadletter import dead_letter_fields
 from shared.models import EnrichedRecord
-from shared.redis import connect, make_broker
+from shared.redis import connect, make_broker, wait_until_ready
 from shared.settings import Settings
-from shared.streams import ensure_groups
+from shared.streams import StreamNames, ensure_groups
 from shared.wire import decode_record, entry_id_of
 
 log = structlog.stdlib.get_logger("dropwire.publish")
+
+
+class DeliveryTracker:
+    """Says once per document, in one log line, when every enabled sink has written it."""
+
+    def __init__(self, sinks: list[str], limit: int = 10_000) -> None:
+        self._sinks = set(sinks)
+        self._seen: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._limit = limit
+
+    def written(self, record: EnrichedRecord, sink: str, where: str) -> None:
+        places = self._seen.setdefault(record.id, {})
+        places[sink] = where
+        if set(places) >= self._sinks:
+            del self._seen[record.id]
+            log.info(
+                "publish.published",
+                doc_id=record.id,
+                title=record.enrichment.title or record.metadata.title,
+                file=record.source.path,
+                entities=len(record.enrichment.entities),
+                **places,
+            )
+        while len(self._seen) > self._limit:  # a sink down for long must not grow memory
+            self._seen.popitem(last=False)
 
 
 def build_app(settings: Settings) -> FastStream:
@@ -31,11 +58,19 @@ def build_app(settings: Settings) -> FastStream:
     broker = make_broker(settings)
     app = FastStream(broker)
     redis = connect(settings)
-    sinks: list[Sink] = [JsonlSink(settings.outbox.resolve()), RedisStreamSink(redis, names)]
+    sinks = [build_sink(name, settings, redis) for name in settings.enabled_sinks]
+    tracker = DeliveryTracker([sink.name for sink in sinks])
 
     @app.on_startup
-    async def create_groups() -> None:
+    async def start() -> None:
+        await wait_until_ready(redis, "publish")
         await ensure_groups(redis, names)
+        for sink in sinks:
+            await sink.start()
+
+    @app.after_startup
+    async def ready() -> None:
+        log.info("publish.ready", sinks=[s.name for s in sinks], consumer=settings.consumer_name)
 
     @app.on_shutdown
     async def close() -> None:
@@ -43,47 +78,68 @@ def build_app(settings: Settings) -> FastStream:
             await sink.close()
         await redis.aclose()
 
+    for sink in sinks:
+        _subscribe(broker, redis, names, settings, sink, tracker)
+    return app
+
+
+def _subscribe(
+    broker: RedisBroker,
+    redis: Redis,
+    names: StreamNames,
+    settings: Settings,
+    sink: Sink,
+    tracker: DeliveryTracker,
+) -> None:
+    """Attach one sink to the enriched stream in its own consumer group."""
+
     @broker.subscriber(
         stream=StreamSub(
             names.enriched,
-            group=names.publish_group,
+            group=names.sink_group(sink.name),
             consumer=settings.consumer_name,
             batch=True,
             max_records=settings.batch_size,
             polling_interval=settings.polling_interval_ms,
-            declare=False,
-        )
+            declare=False,  # created from id 0 by ensure_groups
+        ),
+        title=f"publish-{sink.name}",
     )
     async def on_enriched(entries: list[dict[str, Any]]) -> None:
         records: list[EnrichedRecord] = []
+        dead: list[dict[str, str]] = []
         for entry in entries:
             try:
                 records.append(decode_record(entry))
             except (KeyError, ValidationError, ValueError) as exc:
                 doc_id = entry_id_of(entry)
-                log.error("publish.bad_entry", doc_id=doc_id, error=str(exc)[:500])
-                await redis.xadd(
-                    names.dead_letter,
-                    dead_letter_fields(  # type: ignore[arg-type]
-                        stage="publish",
+                log.error("publish.bad_entry", sink=sink.name, doc_id=doc_id, error=str(exc)[:500])
+                dead.append(
+                    dead_letter_fields(
+                        stage=f"publish:{sink.name}",
                         error_type=type(exc).__name__,
                         message=str(exc),
                         doc_id=doc_id,
-                    ),
+                    )
                 )
-        if not records:
-            return
-        where: dict[str, list[str]] = {}
-        for sink in sinks:
-            where[sink.name] = await sink.write(records)
-        for i, record in enumerate(records):
-            log.info(
-                "publish.published",
-                doc_id=record.id,
-                title=record.enrichment.title or record.metadata.title,
-                file=record.source.path,
-                entities=len(record.enrichment.entities),
-                **{f"{name}": places[i] for name, places in where.items()},
-            )
-
-    return app
+        results = await sink.write(records) if records else []
+        for record, result in zip(records, results, strict=True):
+            if isinstance(result, Rejected):
+                log.error("publish.rejected", sink=sink.name, doc_id=record.id, reason=result.reason)
+                dead.append(
+                    dead_letter_fields(
+                        stage=f"publish:{sink.name}",
+                        error_type="Rejected",
+                        message=result.reason,
+                        doc_id=record.id,
+                        source_file=record.source.path,
+                    )
+                )
+            else:
+                log.debug("publish.written", sink=sink.name, doc_id=record.id, where=result)
+                tracker.written(record, sink.name, result)
+        if dead:
+            async with redis.pipeline(transaction=False) as pipe:
+                for fields in dead:
+                    pipe.xadd(names.dead_letter, fields)  # type: ignore[arg-type]
+                await pipe.execute()

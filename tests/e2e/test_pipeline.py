@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from shared.settings import Settings
 from tests.pipeline import Pipeline, jsonl_records, published_entries, wait_for
@@ -64,9 +65,12 @@ def test_restart_with_files_in_inbox_publishes_each_once(
     settings: Settings, sample_article: Path, tmp_path: Path
 ) -> None:
     pipeline = Pipeline(settings, tmp_path / "logs")
-    texts = [f"Report {i}\n\nJane Doe\n\nMoscow, March {i + 1} – Vladimir Putin met officials in Moscow.\n" for i in range(6)]
+    texts = [
+        f"Report {i}\n\nJane Doe\n\nMoscow, March {i + 1} – Vladimir Putin met officials.\n"
+        for i in range(6)
+    ]
     with pipeline:
-        wait_for(lambda: settings.inbox.exists(), what="inbox")
+        pipeline.wait_ready()
     # Stopped: files dropped now wait in the inbox, some in a sub-folder.
     (settings.inbox / "batch").mkdir()
     for i, text in enumerate(texts):
@@ -78,20 +82,28 @@ def test_restart_with_files_in_inbox_publishes_each_once(
 
     with pipeline:
         wait_for(lambda: len(jsonl_records(settings.outbox)) >= 7, what="7 records")
-        wait_for(lambda: not any(p.is_file() for p in settings.inbox.rglob("*")), what="empty inbox")
+        wait_for(
+            lambda: not any(p.is_file() for p in settings.inbox.rglob("*")), what="empty inbox"
+        )
         # Restart again while nothing is left: nothing is published twice.
     with pipeline:
-        wait_for(
-            lambda: any(e.get("event") == "ingest.watching" for e in pipeline.log_events()),
-            what="second restart",
-        )
+        pipeline.wait_ready()
 
     records = jsonl_records(settings.outbox)
     ids = [r["id"] for r in records]
     assert len(ids) == 7 and len(set(ids)) == 7
     assert len(published_entries(settings)) == 7
-    assert sorted(r["source"]["path"] for r in records if "report" in r["source"]["path"]) == sorted(
-        ["report-0.txt", "batch/report-1.txt", "report-2.txt", "batch/report-3.txt", "report-4.txt", "batch/report-5.txt"]
+    assert sorted(
+        r["source"]["path"] for r in records if "report" in r["source"]["path"]
+    ) == sorted(
+        [
+            "report-0.txt",
+            "batch/report-1.txt",
+            "report-2.txt",
+            "batch/report-3.txt",
+            "report-4.txt",
+            "batch/report-5.txt",
+        ]
     )
     duplicates = [e for e in pipeline.log_events() if e.get("event") == "ingest.duplicate"]
     assert len(duplicates) == 1
@@ -105,7 +117,10 @@ def test_bad_files_fail_with_reason_while_good_file_is_published(
         (settings.inbox / "junk.txt").write_bytes(bytes(range(256)) * 40)
         pdf = _real_pdf_bytes()
         (settings.inbox / "truncated.pdf").write_bytes(pdf[: len(pdf) // 2])
-        russian = "Москва, 28 января – Президент России Владимир Путин провёл совещание с членами правительства.\n"
+        russian = (
+            "Москва, 28 января – Президент России Владимир Путин провёл совещание "
+            "с членами правительства.\n"
+        )
         (settings.inbox / "cp1251.txt").write_bytes(("Новости дня\n\n" + russian).encode("cp1251"))
         shutil.copy(sample_article, settings.inbox / "good.txt")
 
@@ -138,5 +153,26 @@ def _real_pdf_bytes() -> bytes:
     pdf.add_page()
     pdf.set_font("helvetica", size=12)
     for i in range(40):
-        pdf.cell(0, 8, f"Line {i}: Vladimir Putin spoke in Moscow about Venezuela.", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            8,
+            f"Line {i}: Vladimir Putin spoke in Moscow about Venezuela.",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     return bytes(pdf.output())
+
+
+def test_up_without_redis_url_runs_an_embedded_redis_with_aof(
+    settings: Settings, sample_article: Path, tmp_path: Path
+) -> None:
+    embedded = settings.model_copy(update={"redis_url": SecretStr("")})
+    pipeline = Pipeline(embedded, tmp_path / "logs")
+    with pipeline:
+        shutil.copy(sample_article, settings.inbox / "article.txt")
+        records = wait_for(lambda: jsonl_records(settings.outbox), what="a record")
+    assert records[0]["metadata"]["author"] == "Paul Goble"
+    started = [e for e in pipeline.log_events() if e.get("event") == "embedded_redis.started"]
+    assert len(started) == 1
+    assert (settings.data_dir / "redis" / "appendonlydir").is_dir()
+    assert pipeline.process is not None and pipeline.process.returncode == 0

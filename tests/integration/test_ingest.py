@@ -45,7 +45,9 @@ async def test_accepts_file_publishes_raw_document_and_archives_it(
     assert doc.metadata.author == "Paul Goble"
     assert "t.me/SerpomPo/2527" in doc.text
     assert not path.exists()
-    assert (settings.archive_dir / "sub" / "article.txt").read_bytes() == sample_article.read_bytes()
+    assert (
+        settings.archive_dir / "sub" / "article.txt"
+    ).read_bytes() == sample_article.read_bytes()
 
 
 async def test_same_content_twice_is_one_document(

@@ -21,4 +21,4 @@ async def test_entries_written_before_the_group_exists_are_delivered(
     got = await redis_client.xreadgroup(names.enrich_group, "c1", {names.raw: ">"}, count=10)
     assert [fields["id"] for _id, fields in got[0][1]] == ["early"]
     groups = {g["name"] for g in await redis_client.xinfo_groups(names.enriched)}
-    assert groups == {names.publish_group}
+    assert groups == {"publish-jsonl", "publish-redis_stream"}

@@ -20,6 +20,10 @@ class ExtractionError(Exception):
         self.reason = reason
         self.message = message
 
+    def __reduce__(self) -> tuple[type[ExtractionError], tuple[str, str]]:
+        # Keeps the error picklable (a process pool), despite the two-argument constructor.
+        return (type(self), (self.reason, self.message))
+
 
 @dataclass
 class Parsed:

@@ -61,8 +61,8 @@ class Dateline:
     published_at: str | None
 
 
-def find_dateline(paragraphs: Iterable[str]) -> Dateline | None:
-    """The dateline opening one of the first few non-empty paragraphs, if any."""
+def find_dateline(paragraphs: Iterable[str], *, max_lines: int = _MAX_LINES) -> Dateline | None:
+    """The dateline opening one of the first ``max_lines`` non-empty paragraphs, if any."""
     seen = 0
     for paragraph in paragraphs:
         line = paragraph.strip()
@@ -72,7 +72,7 @@ def find_dateline(paragraphs: Iterable[str]) -> Dateline | None:
         if found is not None:
             return found
         seen += 1
-        if seen >= _MAX_LINES:
+        if seen >= max_lines:
             break
     return None
 

@@ -134,15 +134,16 @@ def _detect(data: bytes) -> tuple[str, str]:
     guesses = [_canonical(m.encoding) for m in matches]
     best_name = _canonical(best.encoding) if best is not None else None
 
-    cyrillic = _best_cyrillic(data, guesses)
-    if cyrillic is not None:
-        text, encoding, score = cyrillic
+    for encoding, score in _rank_cyrillic(data, guesses):
         if best_name in _CYRILLIC_FAMILY or (
             score.share >= _MIN_CYRILLIC_SHARE
             and score.score <= _MAX_RUSSIAN_SCORE
             and score.lower_share >= _MIN_LOWER_SHARE
         ):
-            return text, encoding
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                continue  # the sample decoded, a later byte does not: try the next
     if best is None or best_name is None:
         raise ExtractionError(
             "undecodable", "the text is not UTF-8 and its encoding could not be detected"
@@ -162,21 +163,26 @@ def _canonical(name: str) -> str:
         return name
 
 
-def _best_cyrillic(data: bytes, guesses: list[str]) -> tuple[str, str, RussianScore] | None:
-    """The most Russian-looking decoding among the Cyrillic code pages, with its score."""
+def _rank_cyrillic(data: bytes, guesses: list[str]) -> list[tuple[str, RussianScore]]:
+    """The Cyrillic code pages that decode the text's start, most Russian-looking first."""
+    if sum(1 for byte in data[:_SNIFF_BYTES] if byte >= 0x80) < _MIN_CYRILLIC_LETTERS:
+        return []
+    # Scoring a sample keeps this linear-time detail cheap on megabyte files.
+    sample = data[:_SNIFF_BYTES]
     candidates = [*_CYRILLIC_CODEPAGES]
     candidates += [g for g in guesses if g in _CYRILLIC_FAMILY and g not in candidates]
-    best: tuple[str, str, RussianScore] | None = None
+    ranked: list[tuple[str, RussianScore]] = []
     for encoding in candidates:
         try:
-            text = data.decode(encoding)
+            text = sample.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
         scored = russian_score(text)
-        # Ties (same text) keep the earlier, more common code page: cp866 rather than cp1125.
-        if scored is not None and (best is None or scored.score < best[2].score - 1e-9):
-            best = (text, encoding, scored)
-    return best
+        if scored is not None:
+            ranked.append((encoding, scored))
+    # A stable sort: ties (same text) keep the more common code page, cp866 before cp1125.
+    ranked.sort(key=lambda item: item[1].score)
+    return ranked
 
 
 @dataclass(frozen=True)

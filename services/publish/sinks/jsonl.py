@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.publish.sinks.base import dedup_key
+from services.publish.sinks.base import Rejected, dedup_key
 from shared.models import EnrichedRecord
 
 
@@ -41,7 +41,7 @@ class JsonlSink:
                     continue  # a torn last line from a crash elsewhere is not ours to fix
         return keys
 
-    def _write_sync(self, records: Sequence[EnrichedRecord]) -> list[str]:
+    def _write_sync(self, records: Sequence[EnrichedRecord]) -> list[str | Rejected]:
         day = datetime.now(UTC).date().isoformat()
         path = self.path_for(day)
         if day != self._day:
@@ -61,9 +61,13 @@ class JsonlSink:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        return [str(path)] * len(records)
+        where: list[str | Rejected] = [str(path)] * len(records)
+        return where
 
-    async def write(self, records: Sequence[EnrichedRecord]) -> list[str]:
+    async def start(self) -> None:
+        return None
+
+    async def write(self, records: Sequence[EnrichedRecord]) -> list[str | Rejected]:
         return await asyncio.to_thread(self._write_sync, records)
 
     async def close(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from services.publish.sinks.base import dedup_key
+from services.publish.sinks.base import Rejected, dedup_key
 from shared.models import EnrichedRecord
 from shared.streams import StreamNames
 from shared.wire import encode_published
@@ -33,7 +33,10 @@ class RedisStreamSink:
         self._names = names
         self._script = redis.register_script(_PUBLISH_ONCE)
 
-    async def write(self, records: Sequence[EnrichedRecord]) -> list[str]:
+    async def start(self) -> None:
+        return None
+
+    async def write(self, records: Sequence[EnrichedRecord]) -> list[str | Rejected]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for record in records:
                 flat: list[str] = []

@@ -1,0 +1,74 @@
+"""Throughput of raw ``nlp.pipe`` vs ``enrich_batch`` on the sample article.
+
+The enricher should stay within ~15% of raw NER throughput: everything it adds (segments,
+merging, dates, links, language) must be cheap next to the model. Run:
+
+    .venv/bin/python bench/enrich_speed.py [--copies 200] [--batch-size 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.enrich.core import DEFAULT_PIPELINE, enrich_batch, load_pipeline
+from shared.models import DocumentMetadata, RawDocument, SourceFile
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "putin-elites-venezuela.txt"
+
+
+def _documents(text: str, copies: int) -> list[RawDocument]:
+    source = SourceFile(
+        path="sample.txt", name="sample.txt", size=len(text), mtime=datetime.now(UTC), media_type="txt"
+    )
+    metadata = DocumentMetadata(
+        title=text.split("\n", 1)[0],
+        author="Paul Goble",
+        published_at="XXXX-01-28",
+        published_at_source="dateline",
+        dateline_place="Staunton",
+        dateline_text="Staunton, January 28 –",
+    )
+    return [
+        RawDocument(id=f"doc-{i}", source=source, text=text, metadata=metadata)
+        for i in range(copies)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--copies", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--sample", type=Path, default=SAMPLE)
+    args = parser.parse_args()
+
+    text = args.sample.read_text(encoding="utf-8")
+    words = len(text.split())
+    documents = _documents(text, args.copies)
+    nlp = load_pipeline(DEFAULT_PIPELINE)
+    enrich_batch(documents[:4], nlp, args.batch_size)  # warm up both paths
+    list(nlp.pipe([text] * 4))
+
+    started = time.perf_counter()
+    with nlp.memory_zone():
+        for _ in nlp.pipe([d.text for d in documents], batch_size=args.batch_size):
+            pass
+    raw_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    enrich_batch(documents, nlp, args.batch_size)
+    enrich_seconds = time.perf_counter() - started
+
+    total_words = words * args.copies
+    print(f"{args.copies} docs x {words} words, batch size {args.batch_size}")
+    for label, seconds in (("nlp.pipe", raw_seconds), ("enrich_batch", enrich_seconds)):
+        print(
+            f"{label:>12}: {total_words / seconds:8.0f} words/s  {args.copies / seconds:6.1f} docs/s"
+        )
+    print(f"{'overhead':>12}: {enrich_seconds / raw_seconds - 1:+.1%}")
+
+
+if __name__ == "__main__":
+    main()

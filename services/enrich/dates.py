@@ -1,0 +1,462 @@
+"""Temporal expressions: find them cheaply, normalise them honestly.
+
+Where dates come from
+    spaCy's DATE and TIME spans, plus one regex pass over the text for explicit forms the
+    small model misses ("January 28", "28 January 2019", "2019-01-28", "in 2014", year
+    ranges). A rule match is kept only where it overlaps no NER span, or where it swallows
+    NER spans whole (NER split "between 2014 and 2019" into two spans). Adjacent NER spans
+    joined by "and", "to", "-" are merged into one range. dateparser never scans the text.
+
+How a span is normalised (``normalise``)
+    Values are ISO 8601 / TIMEX3 at the span's own granularity: ``2019-01-28`` (day),
+    ``2018-03`` (month), ``2019`` (year), ``2019-W04`` (week), ``199X`` (decade),
+    ``19`` (century), ``2018-SU`` (season). Explicit forms are handled by our own regexes (fast, and exact about
+    which parts the text gives); everything else goes to one prebuilt
+    ``dateparser.date.DateDataParser``, span by span, whose ``period`` gives the granularity.
+
+Ranges
+    "between 2014 and 2019", "from X to Y", "X-Y", "2014-19" give ONE mention with
+    granularity ``"range"``, value ``"2014/2019"`` and start_value/end_value carrying each
+    end at its own granularity. A missing year on the start borrows the end's year
+    ("from March to May 2018"); "2014-19" reads the end in the start's century.
+
+The reference date and the XXXX rule
+    The reference is the document's publication date, and only when it is a full date
+    (``2019-01-28`` or a datetime); ``XXXX-01-28`` is not a reference. The machine clock is
+    never read: without a reference dateparser gets a fixed sentinel base and any part it
+    filled from it is masked.
+
+    * A part the text does not give is never invented. Without a reference, "January 28"
+      is ``XXXX-01-28``; "the 28th" has no value.
+    * With a full reference, a month-day without a year takes the most recent year that
+      puts it on or before the reference (PREFER_DATES_FROM past, as dateparser does):
+      "January 28" on 2019-01-28 is 2019-01-28, "December 30" is 2018-12-30.
+    * Relative expressions ("today", "last week", "two years ago", weekday names, "the 28th")
+      get ``relative=True``. With a reference they resolve against it; without one their
+      value stays ``None``.
+    * Modifiers are dropped, not encoded: "early 2018" and "before 2014" are ``2018`` and
+      ``2014``. Decades without a century ("the '90s") keep value ``None``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+from dateparser.date import DateDataParser
+
+from shared.models import DateMention
+
+DATE_LABELS = frozenset({"DATE", "TIME"})
+
+_SENTINEL_BASE = datetime(2000, 12, 31)  # leap year, end of year: every month-day is "past"
+
+_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    [
+        ("january", "jan"),
+        ("february", "feb"),
+        ("march", "mar"),
+        ("april", "apr"),
+        ("may",),
+        ("june", "jun"),
+        ("july", "jul"),
+        ("august", "aug"),
+        ("september", "sep", "sept"),
+        ("october", "oct"),
+        ("november", "nov"),
+        ("december", "dec"),
+    ],
+    start=1,
+):
+    for _name in _names:
+        _MONTHS[_name] = _number
+
+# Capitalised month names only: "may 5" in prose is rarely a date.
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)"
+)
+_YEAR = r"(?:1[5-9]\d\d|20\d\d|21\d\d)"
+_DAY = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
+
+_ISO_DAY = re.compile(rf"^(?P<y>{_YEAR})-(?P<m>\d\d)-(?P<d>\d\d)$")
+_ISO_MONTH = re.compile(rf"^(?P<y>{_YEAR})-(?P<m>0[1-9]|1[0-2])$")
+_MONTH_DAY = re.compile(rf"^(?P<m>{_MONTH})\.?\s+(?P<d>{_DAY})(?:,?\s+(?P<y>{_YEAR}))?$")
+_DAY_MONTH = re.compile(rf"^(?P<d>{_DAY})\s+(?:of\s+)?(?P<m>{_MONTH})\.?(?:,?\s+(?P<y>{_YEAR}))?$")
+_MONTH_YEAR = re.compile(rf"^(?P<m>{_MONTH})\.?,?\s+(?:of\s+)?(?P<y>{_YEAR})$")
+_BARE_YEAR = re.compile(rf"^(?:the\s+year\s+)?(?P<y>{_YEAR})$")
+_SEASONS = {"spring": "SP", "summer": "SU", "autumn": "FA", "fall": "FA", "winter": "WI"}
+_SEASON = re.compile(rf"^(?P<s>spring|summer|autumn|fall|winter)\s+(?:of\s+)?(?P<y>{_YEAR})$", re.I)
+_DECADE = re.compile(r"^(?P<c>1\d|20|21)(?P<d>\d)0['’]?s$")
+_SHORT_DECADE = re.compile(r"^(?:['’]\d0s|\d0['’]s|(?:twen|thir|for|fif|six|seven|eigh|nine)ties)$")
+_CENTURY = re.compile(r"^(?P<n>\d{1,2})(?:st|nd|rd|th)[\s-]+century$", re.IGNORECASE)
+_CENTURY_WORDS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "twenty-first": 21,
+    "twenty first": 21,
+}
+_CENTURY_WORD = re.compile(
+    r"^(?P<w>" + "|".join(sorted(_CENTURY_WORDS, key=len, reverse=True)) + r")[\s-]+century$",
+    re.IGNORECASE,
+)
+
+# Leading words that modify or introduce a date but do not change its anchor.
+_LEADING = re.compile(
+    r"^(?:(?:the\s+)?(?:end|beginning|start|middle|first\s+half|second\s+half)\s+of|the|"
+    r"about|around|approximately|circa|c\.|in|on|at|since|by|until|till|through|during|"
+    r"before|after|from|of|as\s+of|early|late|mid-?)(?:\b|(?<=[.-]))\s*",
+    re.IGNORECASE,
+)
+_TRAILING = re.compile(r"[\s,.;:]+$")
+
+_RANGE = re.compile(
+    r"^(?P<open>between\s+|from\s+)?(?P<a>.+?)\s*(?P<join>\band\b|\bto\b|\buntil\b|\btill\b|"
+    r"\bthrough\b|\bthru\b|[-–—])\s*(?P<b>.+)$",
+    re.IGNORECASE,
+)
+_RANGE_JOINER = re.compile(r"^\s*(?:and|to|until|till|through|[-–—])\s*$", re.IGNORECASE)
+_RANGE_OPENER = re.compile(r"(?:between|from)\s+$", re.IGNORECASE)
+_TWO_DIGIT = re.compile(r"^\d\d$")
+_DAY_ONLY = re.compile(rf"^(?P<d>{_DAY})(?:,?\s+(?P<y>{_YEAR}))?$")
+
+_RELATIVE = re.compile(
+    r"\b(?:today|tonight|yesterday|tomorrow|now|nowadays|currently|ago|last|next|this|"
+    r"coming|past|previous|recent|recently|earlier|later|latest|current|these\s+days|"
+    r"day\s+before|day\s+after|weekend|monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday)\b",
+    re.IGNORECASE,
+)
+_HAS_YEAR = re.compile(rf"\b{_YEAR}\b|['’]\d\d\b")
+_HAS_MONTH = re.compile(rf"\b{_MONTH}\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b")
+_CLOCK_ONLY = re.compile(
+    r"^(?:(?:about|around|at|by|until|before|after)\s+)?(?:\d{1,2}(?::\d\d)?\s*"
+    r"(?:a\.?m\.?|p\.?m\.?)?|noon|midnight|(?:the\s+)?(?:morning|afternoon|evening|night)|"
+    r"\d+\s+(?:hours?|minutes?|seconds?)|(?:hours?|minutes?|seconds?))$",
+    re.IGNORECASE,
+)
+
+# The rule pass: explicit forms only, case-sensitive month names. Order matters: ISO first so
+# that "2019-01-28" is not read as a year range.
+_RULES = re.compile(
+    rf"(?P<iso>\b{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b)"
+    rf"|(?P<yrange>\b(?:between|from)\s+{_YEAR}\s+(?:and|to|until|through)\s+{_YEAR}\b)"
+    rf"|(?P<ydash>\b{_YEAR}\s?[–—-]\s?(?:{_YEAR}|\d\d)\b(?![-–—]\d))"
+    rf"|(?P<md>\b{_MONTH}\.?\s+{_DAY}\b(?:,?\s+{_YEAR}\b)?)"
+    rf"|(?P<dm>\b{_DAY}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+{_YEAR}\b)?)"
+    rf"|(?P<my>\b{_MONTH}\.?,?\s+{_YEAR}\b)"
+    rf"|\b(?:in|since|by|until|during|before|after|from|of)\s+(?P<year>{_YEAR})\b(?![-–—/]\d)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """The normalised reading of one span, independent of where it occurs."""
+
+    value: str | None
+    granularity: str
+    start_value: str | None = None
+    end_value: str | None = None
+    relative: bool = False
+
+
+_UNKNOWN = Normalised(None, "unknown")
+
+
+def _parser(base: datetime) -> DateDataParser:
+    return DateDataParser(
+        languages=["en"],
+        settings={
+            "RELATIVE_BASE": base,
+            "PREFER_DATES_FROM": "past",
+            "RETURN_AS_TIMEZONE_AWARE": False,
+        },
+    )
+
+
+# Prebuilt: the sentinel parser serves every document without a full reference date.
+_SENTINEL_PARSER = _parser(_SENTINEL_BASE)
+
+
+@lru_cache(maxsize=256)
+def _parser_for(reference: date) -> DateDataParser:
+    """One parser per reference date: RELATIVE_BASE is fixed at construction."""
+    return _parser(datetime(reference.year, reference.month, reference.day))
+
+
+def warm_up() -> None:
+    """Load dateparser's English data now (~0.3 s) rather than on the first document."""
+    _SENTINEL_PARSER.get_date_data("January 28")
+
+
+_FULL_DATE = re.compile(r"^(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)(?:[T ].*)?$")
+
+
+def reference_date(published_at: str | None) -> date | None:
+    """The document's full publication date, or None when it is partial (XXXX-01-28, 2019)."""
+    if not published_at:
+        return None
+    match = _FULL_DATE.match(published_at.strip())
+    if not match:
+        return None
+    try:
+        return date(int(match["y"]), int(match["m"]), int(match["d"]))
+    except ValueError:
+        return None
+
+
+def _strip(text: str) -> str:
+    text = " ".join(text.split())
+    text = _TRAILING.sub("", text)
+    previous = None
+    while previous != text:
+        previous = text
+        text = _LEADING.sub("", text, count=1)
+    return text
+
+
+def _day_value(year: int | None, month: int, day: int) -> str | None:
+    # Validate against a leap year when the year is unknown, so February 29 survives.
+    if day > calendar.monthrange(year if year is not None else 2000, month)[1]:
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}" if year is not None else f"XXXX-{month:02d}-{day:02d}"
+
+
+def _past_year(month: int, day: int, reference: date) -> int | None:
+    """The latest year in which month/day falls on or before the reference (within 8 years)."""
+    year = reference.year if (month, day) <= (reference.month, reference.day) else reference.year - 1
+    for candidate in range(year, year - 8, -1):
+        if day <= calendar.monthrange(candidate, month)[1]:
+            return candidate
+    return None
+
+
+def _month_number(name: str) -> int:
+    return _MONTHS[name.lower().rstrip(".")]
+
+
+def _day_number(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
+
+
+def _explicit(text: str, reference: date | None) -> Normalised | None:
+    """The explicit forms, parsed exactly; None when the text is not one of them."""
+    if match := _BARE_YEAR.match(text):
+        return Normalised(match["y"], "year")
+    if match := _ISO_DAY.match(text):
+        value = _day_value(int(match["y"]), int(match["m"]), int(match["d"]))
+        return Normalised(value, "day") if value and 1 <= int(match["m"]) <= 12 else None
+    if match := _ISO_MONTH.match(text):
+        return Normalised(f"{match['y']}-{match['m']}", "month")
+    if match := _MONTH_YEAR.match(text):
+        return Normalised(f"{match['y']}-{_month_number(match['m']):02d}", "month")
+    if match := _MONTH_DAY.match(text) or _DAY_MONTH.match(text):
+        month, day = _month_number(match["m"]), _day_number(match["d"])
+        if match["y"]:
+            value = _day_value(int(match["y"]), month, day)
+        elif reference is not None:
+            year = _past_year(month, day, reference)
+            value = _day_value(year, month, day) if year is not None else None
+        else:
+            value = _day_value(None, month, day)
+        return Normalised(value, "day") if value else _UNKNOWN
+    if match := _SEASON.match(text):
+        return Normalised(f"{match['y']}-{_SEASONS[match['s'].lower()]}", "season")
+    if match := _DECADE.match(text):
+        return Normalised(f"{match['c']}{match['d']}X", "decade")
+    if _SHORT_DECADE.match(text):
+        return Normalised(None, "decade")
+    if match := _CENTURY.match(text):
+        return Normalised(f"{int(match['n']) - 1:02d}", "century")
+    if match := _CENTURY_WORD.match(text):
+        return Normalised(f"{_CENTURY_WORDS[match['w'].lower()] - 1:02d}", "century")
+    return None
+
+
+def _with_dateparser(text: str, reference: date | None, relative: bool) -> Normalised:
+    """dateparser for what our regexes do not cover; parts it filled from the base are masked."""
+    parser = _parser_for(reference) if reference is not None else _SENTINEL_PARSER
+    data = parser.get_date_data(text)
+    found = data.date_obj
+    period = data.period or "day"
+    if found is None:
+        return Normalised(None, "unknown", relative=relative)
+    has_year = bool(_HAS_YEAR.search(text))
+    has_month = bool(_HAS_MONTH.search(text))
+    if not relative and not has_month and period in ("day", "time", "week"):
+        relative = True  # "the 28th": the month comes from the reference
+    if relative and reference is None:
+        return Normalised(None, _granularity(period), relative=True)
+    year = f"{found.year:04d}" if has_year or reference is not None else "XXXX"
+    if period == "year":
+        value = year if year != "XXXX" else None
+    elif period == "month":
+        value = f"{year}-{found.month:02d}"
+    elif period == "week":
+        iso = found.isocalendar()
+        value = f"{iso.year:04d}-W{iso.week:02d}" if year != "XXXX" else None
+    else:
+        value = f"{year}-{found.month:02d}-{found.day:02d}"
+    return Normalised(value, _granularity(period), relative=relative)
+
+
+def _granularity(period: str) -> str:
+    return "day" if period == "time" else period
+
+
+def _single(text: str, reference: date | None) -> Normalised:
+    if not text:
+        return _UNKNOWN
+    if _CLOCK_ONLY.match(text):
+        return Normalised(None, "time")
+    relative = bool(_RELATIVE.search(text))
+    if not relative and (explicit := _explicit(text, reference)) is not None:
+        return explicit
+    if relative and reference is not None and text.lower() in ("today", "now", "currently"):
+        return Normalised(reference.isoformat(), "day", relative=True)
+    return _with_dateparser(text, reference, relative)
+
+
+def _range(text: str, reference: date | None) -> Normalised | None:
+    match = _RANGE.match(text)
+    if not match:
+        return None
+    if match["join"].lower() == "and" and (match["open"] or "").strip().lower() != "between":
+        return None  # "2014 and 2019" are two years; only "between X and Y" is a range
+    left, right = _strip(match["a"]), _strip(match["b"])
+    if _TWO_DIGIT.match(right) and _BARE_YEAR.match(left):
+        century = int(left) // 100 * 100
+        year = century + int(right)
+        right = str(year if year > int(left) else year + 100)
+    elif (day_only := _DAY_ONLY.match(right)) and (md := _MONTH_DAY.match(left)):
+        right = f"{md['m']} {day_only['d']}" + (f", {day_only['y']}" if day_only["y"] else "")
+    end = _single(right, reference)
+    if end.value is None or end.granularity in ("range", "unknown"):
+        return None
+    if not _HAS_YEAR.search(left) and (year_match := _HAS_YEAR.search(right)):
+        left = f"{left} {year_match.group()}"
+    begin = _single(left, reference)
+    if begin.value is None or begin.granularity in ("range", "unknown"):
+        return None
+    if begin.value.replace("X", "0") > end.value.replace("X", "9"):
+        return None  # "2019-01" is a month, not the years 2019 to 2001
+    return Normalised(
+        f"{begin.value}/{end.value}",
+        "range",
+        start_value=begin.value,
+        end_value=end.value,
+        relative=begin.relative or end.relative,
+    )
+
+
+@lru_cache(maxsize=8192)
+def normalise(text: str, reference: date | None = None) -> Normalised:
+    """Normalise one date span as written; cached, since the same spans recur across documents."""
+    stripped = _strip(text)
+    if _ISO_DAY.match(stripped) or _ISO_MONTH.match(stripped):
+        return _single(stripped, reference)
+    return _range(stripped, reference) or _single(stripped, reference)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    start: int
+    end: int
+    source: str
+
+
+def _merge_ranges(text: str, spans: list[_Candidate]) -> list[_Candidate]:
+    """Join NER spans that one range expression was split into ("between 2014" + "2019")."""
+    merged: list[_Candidate] = []
+    for span in spans:
+        if merged and _RANGE_JOINER.match(text[merged[-1].end : span.start]):
+            previous = merged[-1]
+            start = previous.start
+            if opener := _RANGE_OPENER.search(text, max(0, start - 12), start):
+                start = opener.start()
+            candidate = _Candidate(start, span.end, previous.source)
+            if normalise(text[start : span.end]).granularity == "range":
+                merged[-1] = candidate
+                continue
+        merged.append(span)
+    return merged
+
+
+def _rule_spans(text: str) -> list[_Candidate]:
+    found = []
+    for match in _RULES.finditer(text):
+        group = "year" if match["year"] else match.lastgroup or ""
+        found.append(_Candidate(match.start(group), match.end(group), "rule"))
+    return found
+
+
+def _add_rules(spans: list[_Candidate], rules: list[_Candidate]) -> list[_Candidate]:
+    """Keep a rule match where NER found nothing, or where it swallows NER spans whole."""
+    result = sorted(spans, key=lambda s: s.start)
+    for rule in rules:
+        overlapping = [s for s in result if s.start < rule.end and rule.start < s.end]
+        if not overlapping:
+            bisect.insort(result, rule, key=lambda s: s.start)
+        elif all(rule.start <= s.start and s.end <= rule.end for s in overlapping) and any(
+            (s.end - s.start) < (rule.end - rule.start) for s in overlapping
+        ):
+            for span in overlapping:
+                result.remove(span)
+            bisect.insort(result, rule, key=lambda s: s.start)
+    return result
+
+
+def extract_dates(
+    text: str,
+    ner_spans: Sequence[tuple[int, int]],
+    reference: date | None,
+    dateline: tuple[int, int] | None = None,
+) -> list[DateMention]:
+    """Date mentions from NER DATE/TIME spans plus the rule pass, each normalised."""
+    spans = _merge_ranges(text, [_Candidate(s, e, "ner") for s, e in sorted(ner_spans)])
+    spans = _add_rules(spans, _rule_spans(text))
+    mentions = []
+    for span in spans:
+        surface = text[span.start : span.end]
+        reading = normalise(surface, reference)
+        source = span.source
+        if dateline is not None and dateline[0] <= span.start and span.end <= dateline[1]:
+            source = "dateline"
+        mentions.append(
+            DateMention(
+                text=surface,
+                start=span.start,
+                end=span.end,
+                value=reading.value,
+                granularity=reading.granularity,
+                start_value=reading.start_value,
+                end_value=reading.end_value,
+                relative=reading.relative,
+                source=source,
+            )
+        )
+    return mentions

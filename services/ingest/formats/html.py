@@ -1,0 +1,175 @@
+"""HTML pages: trafilatura finds the article's main text and its title, author and date.
+
+The bytes are decoded here, not by trafilatura, because trafilatura ignores the page's
+declared charset and guesses instead; a page that says ``<meta charset="windows-1251">``
+should be read as Windows-1251.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from html.parser import HTMLParser
+
+import trafilatura
+from trafilatura.settings import Document
+
+from services.ingest.formats._common import ExtractionError, Parsed, clean_field, clean_text
+from services.ingest.formats.encoding import decode_text, sniff_binary
+from services.ingest.formats.text import iso_date_or_datetime
+from shared.models import DocumentMetadata
+
+_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.I)
+_SNIFF_BYTES = 4096
+# Only the page's own date tags and markup, not dates found anywhere in the running text.
+_DATE_PARAMS = {"original_date": True, "extensive_search": False}
+
+# trafilatura logs "discarding data" at warning level for every page without main text.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+
+def parse_html(data: bytes) -> Parsed:
+    """Main text and metadata of an HTML page given as bytes."""
+    markup, encoding = decode_html(data)
+    return parse_markup(markup, encoding=encoding)
+
+
+def parse_markup(markup: str, *, encoding: str | None = None) -> Parsed:
+    """Main text and metadata of an HTML page already decoded to str (also used for e-mail)."""
+    page = _PageInfo.read(markup)
+    metadata = DocumentMetadata(language=page.language)
+    text = ""
+    try:
+        document = trafilatura.bare_extraction(
+            markup,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            date_extraction_params=_DATE_PARAMS,
+        )
+    except Exception:  # trafilatura and lxml raise many kinds of errors on odd markup
+        document = None
+    if isinstance(document, Document):
+        text = clean_text(document.text or "")
+        metadata.title = clean_field(document.title)
+        metadata.author = clean_field(document.author)
+        published = clean_field(document.date)
+        if published is not None and iso_date_or_datetime(published) is not None:
+            metadata.published_at = published
+            metadata.published_at_source = "html"
+        for key in ("url", "sitename", "description"):
+            value = clean_field(getattr(document, key, None))
+            if value is not None:
+                metadata.extra[key] = value
+    if not text:
+        # No main text found: fall back to all visible text, as a list page or a short note.
+        try:
+            text = clean_text(trafilatura.html2txt(markup))
+        except Exception:
+            text = ""
+        if not text:
+            text = clean_text(page.visible_text())
+    metadata.title = metadata.title or page.title
+    if not text:
+        raise ExtractionError("no_text", "the HTML page has no visible text")
+    return Parsed(text=text, metadata=metadata, encoding=encoding)
+
+
+def decode_html(data: bytes) -> tuple[str, str]:
+    """Decode HTML bytes: BOM, then the declared ``<meta charset>``, then detection."""
+    sniff_binary(data)
+    declared = _declared_charset(data)
+    if declared is not None and not data.startswith(
+        (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ):
+        try:
+            return data.decode(declared), declared
+        except UnicodeDecodeError:
+            pass  # the declaration lies; detect instead
+    return decode_text(data)
+
+
+def _declared_charset(data: bytes) -> str | None:
+    match = _CHARSET.search(data[:_SNIFF_BYTES])
+    if match is None:
+        return None
+    try:
+        name = codecs.lookup(match.group(1).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return None
+    # Per the HTML standard a declared UTF-16 in the markup itself means UTF-8, and
+    # Latin-1 / ASCII mean Windows-1252.
+    if name.startswith("utf-16"):
+        return "utf-8"
+    if name in ("latin-1", "iso8859-1", "ascii"):
+        return "cp1252"
+    return name
+
+
+class _PageInfo(HTMLParser):
+    """The page's <title>, declared language and visible text, read with the stdlib parser."""
+
+    _INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg"})
+    _BLOCKS = frozenset(
+        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section"}
+        | {"article", "blockquote", "pre", "table", "ul", "ol", "header", "footer"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title: str | None = None
+        self.language: str | None = None
+        self._title_parts: list[str] | None = None
+        self._hidden = 0
+        self._parts: list[str] = []
+
+    @classmethod
+    def read(cls, markup: str) -> _PageInfo:
+        page = cls()
+        try:
+            page.feed(markup)
+            page.close()
+        except Exception:  # the stdlib parser is lenient; keep whatever it read
+            pass
+        return page
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k.lower(): v for k, v in attrs if v is not None}
+        if tag == "html" and self.language is None:
+            self.language = _language(values.get("lang") or values.get("xml:lang"))
+        elif tag == "meta" and values.get("http-equiv", "").lower() == "content-language":
+            self.language = self.language or _language(values.get("content"))
+        elif tag == "title" and self.title is None:
+            self._title_parts = []
+        if tag in self._INVISIBLE:
+            self._hidden += 1
+        elif tag in self._BLOCKS:
+            self._parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title" and self._title_parts is not None:
+            self.title = clean_field("".join(self._title_parts))
+            self._title_parts = None
+        if tag in self._INVISIBLE and self._hidden:
+            self._hidden -= 1
+        elif tag in self._BLOCKS:
+            self._parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._title_parts is not None:
+            self._title_parts.append(data)
+        elif not self._hidden:
+            self._parts.append(data)
+
+    def visible_text(self) -> str:
+        lines = (" ".join(line.split()) for line in "".join(self._parts).split("\n"))
+        return "\n".join(line for line in lines if line)
+
+
+def _language(value: str | None) -> str | None:
+    """The primary subtag of a declared language ("en-US" -> "en"), if it looks like one."""
+    if not value:
+        return None
+    primary = value.strip().split(",")[0].strip().split("-")[0].split("_")[0].lower()
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
