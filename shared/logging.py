@@ -61,4 +61,3 @@ def configure_logging(settings: Settings, service: str) -> None:
         logging.getLogger(name).setLevel(faststream_level)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
-

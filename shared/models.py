@@ -40,6 +40,9 @@ class SourceFile(_Model):
     mtime: datetime
     media_type: str = Field(description="Detected format: txt, md, html, pdf, docx, eml, json.")
     encoding: str | None = Field(default=None, description="Detected text encoding, if text.")
+    archived_as: str | None = Field(
+        default=None, description="Path relative to the archive folder where ingest keeps it."
+    )
 
 
 PublishedAtSource = Literal["metadata", "html", "email", "docx", "json", "dateline", "pdf"]

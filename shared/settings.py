@@ -79,6 +79,16 @@ class Settings(BaseSettings):
         description="This process's consumer name within its group (default host-pid).",
     )
 
+    # --- Delivery ----------------------------------------------------------------------
+    claim_idle_ms: int = Field(
+        default=30_000,
+        ge=100,
+        description="An entry pending this long (its worker died or failed) is reclaimed.",
+    )
+    max_deliveries: int = Field(
+        default=5, ge=1, description="Deliveries of one entry before it is dead-lettered."
+    )
+
     # --- Ingest ----------------------------------------------------------------------
     settle_seconds: float = Field(
         default=0.2,

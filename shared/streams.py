@@ -28,6 +28,7 @@ class StreamNames:
     enrich_group: str
     publish_group: str
     sinks: tuple[str, ...] = ()
+    failed_files_group: str = "ingest-failed"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamNames:
@@ -55,8 +56,10 @@ class StreamNames:
     @property
     def groups(self) -> list[tuple[str, str]]:
         """Every (stream, group) pair the pipeline itself reads."""
-        return [(self.raw, self.enrich_group)] + [
-            (self.enriched, self.sink_group(sink)) for sink in self.sinks
+        return [
+            (self.raw, self.enrich_group),
+            *[(self.enriched, self.sink_group(sink)) for sink in self.sinks],
+            (self.dead_letter, self.failed_files_group),
         ]
 
 

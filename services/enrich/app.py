@@ -12,16 +12,16 @@ from typing import Any
 
 import structlog
 from faststream import FastStream
-from faststream.redis import StreamSub
 from pydantic import ValidationError
 
 from services.enrich.core import enrich, enrich_batch, load_pipeline
+from shared.consuming import subscribe_reliably
 from shared.deadletter import dead_letter_fields
 from shared.models import EnrichedRecord, Enrichment, RawDocument
 from shared.redis import connect, make_broker, wait_until_ready
 from shared.settings import Settings
 from shared.streams import ensure_groups
-from shared.wire import decode_raw, encode_record, entry_id_of
+from shared.wire import decode_raw, encode_raw, encode_record, entry_id_of
 
 log = structlog.stdlib.get_logger("dropwire.enrich")
 
@@ -51,17 +51,6 @@ def build_app(settings: Settings) -> FastStream:
     async def close() -> None:
         await redis.aclose()
 
-    @broker.subscriber(
-        stream=StreamSub(
-            names.raw,
-            group=names.enrich_group,
-            consumer=settings.consumer_name,
-            batch=True,
-            max_records=settings.batch_size,
-            polling_interval=settings.polling_interval_ms,
-            declare=False,  # groups are created from id 0 by ensure_groups
-        )
-    )
     async def on_raw(entries: list[dict[str, Any]]) -> None:
         docs: list[RawDocument] = []
         dead: list[dict[str, str]] = []
@@ -77,6 +66,7 @@ def build_app(settings: Settings) -> FastStream:
                         error_type=type(exc).__name__,
                         message=str(exc),
                         doc_id=doc_id,
+                        entry=entry,
                     )
                 )
         results = await asyncio.to_thread(_enrich_isolating_failures, docs, nlp, settings)
@@ -100,7 +90,8 @@ def build_app(settings: Settings) -> FastStream:
                             error_type=type(result).__name__,
                             message=str(result),
                             doc_id=doc.id,
-                            source_file=doc.source.path,
+                            source_file=doc.source.archived_as or doc.source.path,
+                            entry=encode_raw(doc),
                         )
                     )
             for fields in dead:
@@ -118,6 +109,15 @@ def build_app(settings: Settings) -> FastStream:
             else:
                 log.error("enrich.failed", doc_id=doc.id, error=repr(result)[:500])
 
+    subscribe_reliably(
+        broker,
+        redis,
+        settings,
+        stream=names.raw,
+        group=names.enrich_group,
+        stage="enrich",
+        handle=on_raw,
+    )
     return app
 
 

@@ -85,7 +85,7 @@ def _plan(raw: RawDocument) -> _Plan:
 
 
 def _build(plan: _Plan, tagged: Tagged, model: str) -> Enrichment:
-    raw, meta, text = plan.doc, plan.doc.metadata, plan.doc.text
+    meta, text = plan.doc.metadata, plan.doc.text
     published_at, published_at_source = meta.published_at, meta.published_at_source
     dateline = plan.dateline
     if published_at is None and dateline is not None and dateline.date_text:

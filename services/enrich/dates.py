@@ -10,8 +10,8 @@ Where dates come from
 How a span is normalised (``normalise``)
     Values are ISO 8601 / TIMEX3 at the span's own granularity: ``2019-01-28`` (day),
     ``2018-03`` (month), ``2019`` (year), ``2019-W04`` (week), ``199X`` (decade),
-    ``19`` (century), ``2018-SU`` (season). Explicit forms are handled by our own regexes (fast, and exact about
-    which parts the text gives); everything else goes to one prebuilt
+    ``19`` (century), ``2018-SU`` (season). Explicit forms are handled by our own regexes
+    (fast, and exact about which parts the text gives); everything else goes to a prebuilt
     ``dateparser.date.DateDataParser``, span by span, whose ``period`` gives the granularity.
 
 Ranges
@@ -152,7 +152,9 @@ _RELATIVE = re.compile(
     re.IGNORECASE,
 )
 _HAS_YEAR = re.compile(rf"\b{_YEAR}\b|['’]\d\d\b")
-_HAS_MONTH = re.compile(rf"\b{_MONTH}\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b")
+_HAS_MONTH = re.compile(
+    rf"\b{_MONTH}\b|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\b\d{{4}}-\d{{1,2}}\b"
+)
 _CLOCK_ONLY = re.compile(
     r"^(?:(?:about|around|at|by|until|before|after)\s+)?(?:\d{1,2}(?::\d\d)?\s*"
     r"(?:a\.?m\.?|p\.?m\.?)?|noon|midnight|(?:the\s+)?(?:morning|afternoon|evening|night)|"
@@ -243,12 +245,16 @@ def _day_value(year: int | None, month: int, day: int) -> str | None:
     # Validate against a leap year when the year is unknown, so February 29 survives.
     if day > calendar.monthrange(year if year is not None else 2000, month)[1]:
         return None
-    return f"{year:04d}-{month:02d}-{day:02d}" if year is not None else f"XXXX-{month:02d}-{day:02d}"
+    return (
+        f"{year:04d}-{month:02d}-{day:02d}" if year is not None else f"XXXX-{month:02d}-{day:02d}"
+    )
 
 
 def _past_year(month: int, day: int, reference: date) -> int | None:
     """The latest year in which month/day falls on or before the reference (within 8 years)."""
-    year = reference.year if (month, day) <= (reference.month, reference.day) else reference.year - 1
+    year = (
+        reference.year if (month, day) <= (reference.month, reference.day) else reference.year - 1
+    )
     for candidate in range(year, year - 8, -1):
         if day <= calendar.monthrange(candidate, month)[1]:
             return candidate

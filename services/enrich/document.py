@@ -28,8 +28,48 @@ _CYRILLIC = re.compile(r"[Ѐ-ӿ]")
 _UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
 _LOWER_WORD = re.compile(r"[a-z]+")
 _ENGLISH_FUNCTION_WORDS = frozenset(
-    "the of and to in a is that for it as was with be by on not he i this are or his from at "
-    "which but have an they you were their has its been we who would there".split()
+    [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "a",
+        "is",
+        "that",
+        "for",
+        "it",
+        "as",
+        "was",
+        "with",
+        "be",
+        "by",
+        "on",
+        "not",
+        "he",
+        "i",
+        "this",
+        "are",
+        "or",
+        "his",
+        "from",
+        "at",
+        "which",
+        "but",
+        "have",
+        "an",
+        "they",
+        "you",
+        "were",
+        "their",
+        "has",
+        "its",
+        "been",
+        "we",
+        "who",
+        "would",
+        "there",
+    ]
 )
 _BLANK_LINE = re.compile(r"\n[ \t\xa0]*\n")
 _TERMINAL = ".!?:;,"
@@ -45,8 +85,8 @@ _DATELINE = re.compile(
 _HEADER_WINDOW = 600
 _NAME_WORD = r"[A-Z][\w'’.-]*"
 _BYLINE = re.compile(
-    rf"[ \t\xa0]*\n[ \t\xa0]*\n[ \t\xa0]*(?:By\s+)?(?P<name>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,3}})"
-    r"[ \t\xa0]*\n[ \t\xa0]*\n"
+    rf"[ \t\xa0]*\n[ \t\xa0]*\n[ \t\xa0]*(?:By\s+)?"
+    rf"(?P<name>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,3}})[ \t\xa0]*\n[ \t\xa0]*\n"
 )
 
 
@@ -203,9 +243,9 @@ def detect_language(text: str) -> tuple[str | None, float | None]:
         if not words:
             return None, None
         share = sum(w in _ENGLISH_FUNCTION_WORDS for w in words) / len(words)
-        if share < 0.08:
+        if share < 0.15:
             return None, None
-        return "en", round(latin / letters * min(1.0, share / 0.25), 3)
+        return "en", round(latin / letters * min(1.0, share / 0.3), 3)
     return None, None
 
 

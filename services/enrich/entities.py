@@ -7,7 +7,8 @@ Merging, in order
        the majority label (ties: the first mention's). So "Maduro" tagged once as ORG joins
        the PERSON "Maduro".
     3. A shorter name joins a longer one when it is unambiguous: for PERSON, the surname
-       ("Putin" -> "Vladimir Putin"); for ORG/PRODUCT, a leading or trailing part
+       ("Putin" -> "Vladimir Putin") or first and last name ("Vladimir Putin" ->
+       "Vladimir Vladimirovich Putin"); for ORG/PRODUCT, a leading or trailing part
        ("SerpomPo" -> "SerpomPo Telegram Channel"). The longer name may occur anywhere in
        the document; if the short name fits more than one entity it joins none.
 
@@ -189,7 +190,8 @@ def _fits(short: tuple[str, ...], short_label: str, long: tuple[str, ...], long_
     if size >= len(long):
         return False
     if short_label == "PERSON" and long_label == "PERSON":
-        return long[-size:] == short
+        # the surname, or first and last name without middle names or patronymic
+        return long[-size:] == short or (size == 2 and short == (long[0], long[-1]))
     if short_label in _ORG_FAMILY and long_label in _ORG_FAMILY:
         return long[:size] == short or long[-size:] == short
     return False
@@ -198,7 +200,7 @@ def _fits(short: tuple[str, ...], short_label: str, long: tuple[str, ...], long_
 def _canonical(mentions: list[_Mention]) -> str:
     pool = [m for m in mentions if not m.in_title] or mentions
     forms = Counter(" ".join(m.text.split()) for m in pool)
-    first = {}
+    first: dict[str, int] = {}
     for m in sorted(pool, key=lambda m: m.start):
         first.setdefault(" ".join(m.text.split()), m.start)
     return max(forms, key=lambda f: (len(f.split()), forms[f], -first[f]))

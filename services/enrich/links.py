@@ -24,25 +24,25 @@ from linkify_it import LinkifyIt
 
 from shared.models import Link
 
-FUZZY_TLDS: tuple[str, ...] = tuple(
-    (
-        # generic
-        "com org net edu gov mil int info biz name pro mobi asia tel travel museum aero coop "
-        "app dev io ai co news online site blog media tech press "
-        # country TLDs seen in the region's sources; look-alikes of file extensions
-        # (js md py rs sh ts pl cc so ml) are deliberately absent
-        "ru su рф ua by kz uz kg tj am az ge ee lv lt cz sk hu ro bg hr si ba mk al "
-        "de at ch fr it es pt nl be lu uk ie dk no se fi is gr tr il ir cn jp kr tw hk in "
-        "us ca mx br ar cl ve au nz za eu me tv fm ly"
-    ).split()
+# Generic TLDs, then country TLDs seen in the region's sources. Look-alikes of file
+# extensions (js md py rs sh ts pl cc so ml) are deliberately absent.
+_GENERIC_TLDS = (
+    "com org net edu gov mil int info biz name pro mobi asia tel travel museum aero coop"
 )
+_NEW_TLDS = "app dev io ai co news online site blog media tech press"
+_COUNTRY_TLDS = (
+    "ru su рф ua by kz uz kg tj am az ge ee lv lt cz sk hu ro bg hr si ba mk al de at ch fr it "
+    "es pt nl be lu uk ie dk no se fi is gr tr il ir cn jp kr tw hk in us ca mx br ar cl ve au "
+    "nz za eu me tv fm ly"
+)
+FUZZY_TLDS: tuple[str, ...] = tuple(f"{_GENERIC_TLDS} {_NEW_TLDS} {_COUNTRY_TLDS}".split())
 
 _LINKIFY = LinkifyIt(options={"fuzzy_link": True, "fuzzy_email": True, "fuzzy_ip": False})
 _LINKIFY.tlds(list(FUZZY_TLDS), False)
 
 _HANDLE = re.compile(r"(?<![\w@./:+-])@(?P<name>[A-Za-z0-9_]{2,32})\b(?![@.]\w)")
 _DOI = re.compile(r"(?<![\w/.])(?:doi:\s*)?(?P<doi>10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
-_TRAILING = ".,;:!?'\"’”»]}"
+_TRAILING = ".,;:!?'\"’”»]}…"
 
 _TELEGRAM_HOSTS = frozenset({"t.me", "telegram.me", "telegram.dog"})
 _X_HOSTS = frozenset({"twitter.com", "x.com", "mobile.twitter.com", "mobile.x.com"})
@@ -78,9 +78,9 @@ def classify(url: str) -> tuple[str, dict[str, str]]:
     if host in _X_HOSTS:
         if segments and segments[0].lower() not in _X_RESERVED:
             user = segments[0]
-            if len(segments) >= 3 and segments[1] in ("status", "statuses"):
-                if _DIGITS.match(segments[2]):
-                    return "x_post", {"user": user, "post": segments[2]}
+            is_status = len(segments) >= 3 and segments[1] in ("status", "statuses")
+            if is_status and _DIGITS.match(segments[2]):
+                return "x_post", {"user": user, "post": segments[2]}
             if len(segments) == 1:
                 return "x_profile", {"user": user}
         return "web", {}
@@ -134,13 +134,19 @@ def extract_links(text: str) -> list[Link]:
     links: list[Link] = []
     taken: list[tuple[int, int]] = []
     for match in _LINKIFY.match(text) or []:
-        surface = text[match.index : match.last_index]
-        if match.schema == "mailto:" or (not match.schema and "@" in surface and "/" not in surface):
+        # linkify-it leaves some closing quotes (”, ’, ») on; they are never part of a link.
+        surface = _strip_trailing(text[match.index : match.last_index])
+        if not surface:
+            continue
+        end = match.index + len(surface)
+        if match.schema == "mailto:" or (
+            not match.schema and "@" in surface and "/" not in surface
+        ):
             address = surface.removeprefix("mailto:")
             link = Link(
                 text=surface,
                 start=match.index,
-                end=match.last_index,
+                end=end,
                 url=f"mailto:{address}",
                 host=address.rpartition("@")[2].lower() or None,
                 kind="email",
@@ -150,12 +156,12 @@ def extract_links(text: str) -> list[Link]:
             if not match.schema or match.schema == "//":
                 url = "https://" + surface.removeprefix("//")
             else:
-                url = match.url
+                url = surface  # as written: the scheme is part of the text
             kind, details = classify(url)
             link = Link(
                 text=surface,
                 start=match.index,
-                end=match.last_index,
+                end=end,
                 url=url,
                 host=_host(url),
                 kind=kind,

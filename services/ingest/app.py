@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import structlog
 from faststream import FastStream
 
+from services.ingest.failed_files import fail_archived_file
 from services.ingest.ingestor import Ingestor
 from services.ingest.publisher import RawPublisher
+from shared.consuming import subscribe_reliably
 from shared.redis import connect, make_broker, wait_until_ready
 from shared.settings import Settings
 from shared.streams import ensure_groups
@@ -17,7 +20,8 @@ log = structlog.stdlib.get_logger("dropwire.ingest")
 
 
 def build_app(settings: Settings) -> FastStream:
-    """Ingest publishes only; its broker is there for the shared lifecycle (and later health)."""
+    """Ingest watches the inbox and publishes raw documents; its broker also follows the
+    dead-letter stream to move the files of documents that failed downstream to failed/."""
     broker = make_broker(settings)
     app = FastStream(broker)
     redis = connect(settings)
@@ -49,4 +53,17 @@ def build_app(settings: Settings) -> FastStream:
         await asyncio.gather(*tasks, return_exceptions=True)
         await redis.aclose()
 
+    async def on_dead_letter(entries: list[dict[str, Any]]) -> None:
+        for entry in entries:
+            await asyncio.to_thread(fail_archived_file, entry, settings)
+
+    subscribe_reliably(
+        broker,
+        redis,
+        settings,
+        stream=settings.streams.dead_letter,
+        group=settings.streams.failed_files_group,
+        stage="ingest-failed",
+        handle=on_dead_letter,
+    )
     return app

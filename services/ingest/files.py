@@ -84,14 +84,24 @@ def _free_destination(dest: Path, tag: str) -> Path:
     return candidate
 
 
-def move_to(path: Path, inbox: Path, target_root: Path, tag: str) -> Path:
-    """Move ``path`` to the same relative place under ``target_root``; never overwrite."""
-    rel = path.relative_to(inbox)
-    dest = _free_destination(target_root / rel, tag)
+def destination(path: Path, inbox: Path, target_root: Path, tag: str) -> Path:
+    """Where ``path`` would go under ``target_root``: the same relative place, or a tagged
+    name beside it when that is taken. Nothing is ever overwritten."""
+    return _free_destination(target_root / path.relative_to(inbox), tag)
+
+
+def move_file(path: Path, dest: Path) -> Path:
+    """Move ``path`` to ``dest`` (or a free name beside it if ``dest`` appeared meanwhile)."""
+    dest = _free_destination(dest, "dup")
     dest.parent.mkdir(parents=True, exist_ok=True)
     # shutil.move copies then deletes when archive and inbox are different volumes.
     shutil.move(path, dest)
     return dest
+
+
+def move_to(path: Path, inbox: Path, target_root: Path, tag: str) -> Path:
+    """Move ``path`` to the same relative place under ``target_root``; never overwrite."""
+    return move_file(path, destination(path, inbox, target_root, tag))
 
 
 def move_to_failed(
@@ -102,15 +112,20 @@ def move_to_failed(
     reason: str,
     message: str,
     doc_id: str | None,
+    stage: str = "ingest",
+    original: str | None = None,
 ) -> Path:
-    """Move a file that could not be ingested to failed/ with ``<name>.error.json`` beside it."""
+    """Move a file that could not be processed to failed/ with ``<name>.error.json`` beside
+    it. ``inbox`` is the folder ``path`` is relative to (the inbox, or the archive when a
+    later stage failed); ``original`` is its path as dropped, when it differs."""
     tag = (doc_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"))[:12]
+    rel = str(path.relative_to(inbox))
     dest = move_to(path, inbox, failed_root, tag)
     sidecar = dest.with_name(dest.name + ".error.json")
     payload = {
-        "file": str(path.relative_to(inbox)),
+        "file": original or rel,
         "stored_as": dest.name,
-        "stage": "ingest",
+        "stage": stage,
         "reason": reason,
         "message": message,
         "doc_id": doc_id,

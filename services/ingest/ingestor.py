@@ -18,7 +18,14 @@ from redis.exceptions import RedisError
 from watchfiles import Change, awatch
 
 from services.ingest.extract import ExtractionError, extract, media_type_for
-from services.ingest.files import FileState, file_state, is_candidate, move_to, move_to_failed
+from services.ingest.files import (
+    FileState,
+    destination,
+    file_state,
+    is_candidate,
+    move_file,
+    move_to_failed,
+)
 from services.ingest.files import scan as scan_inbox
 from services.ingest.publisher import RawPublisher
 from shared.models import RawDocument, SourceFile, content_id
@@ -155,16 +162,19 @@ class Ingestor:
                 extract, data, path.name, max_text_chars=self.settings.max_text_chars
             )
         except ExtractionError as exc:
-            return self._fail(path, rel, exc.reason, exc.message, doc_id)
+            return await self._fail(path, rel, exc.reason, exc.message, doc_id)
         except OSError as exc:
             if not path.exists():  # noqa: ASYNC240 - gone meanwhile: nothing to fail
                 return "skipped"
-            return self._fail(path, rel, "unreadable", f"{type(exc).__name__}: {exc}", doc_id)
+            return await self._fail(path, rel, "unreadable", f"{type(exc).__name__}: {exc}", doc_id)
 
+        archive_root = self.settings.archive_dir.resolve()
+        archive_dest = destination(path, self.inbox, archive_root, doc_id[:12])
         doc = RawDocument(
             id=doc_id,
             source=SourceFile(
                 path=rel,
+                archived_as=str(archive_dest.relative_to(archive_root)),
                 name=path.name,
                 size=len(data),
                 mtime=datetime.fromtimestamp(state.mtime_ns / 1e9, UTC),
@@ -176,7 +186,7 @@ class Ingestor:
             trace_id=uuid.uuid4().hex,
         )
         created, entry_id = await self.publisher.publish(doc)
-        archived = move_to(path, self.inbox, self.settings.archive_dir.resolve(), doc_id[:12])
+        archived = move_file(path, archive_dest)
         if created:
             self.stats.accepted += 1
             log.info(
@@ -193,7 +203,9 @@ class Ingestor:
         log.info("ingest.duplicate", doc_id=doc_id, file=rel, first_entry_id=entry_id)
         return "duplicate"
 
-    def _fail(self, path: Path, rel: str, reason: str, message: str, doc_id: str | None) -> str:
+    async def _fail(
+        self, path: Path, rel: str, reason: str, message: str, doc_id: str | None
+    ) -> str:
         dest = move_to_failed(
             path,
             self.inbox,

@@ -36,6 +36,10 @@ class RawPublisher:
         self._ttl = dedup_ttl_seconds
         self._script = redis.register_script(_ACCEPT_ONCE)
 
+    async def dead_letter(self, fields: dict[str, str]) -> None:
+        """Record a failure on the dead-letter stream, where operators look for them."""
+        await self._redis.xadd(self._names.dead_letter, fields)  # type: ignore[arg-type]
+
     async def publish(self, doc: RawDocument) -> tuple[bool, str]:
         """Returns (True, entry id) when accepted now, (False, earlier entry id) for a duplicate."""
         flat: list[str] = []

@@ -13,17 +13,18 @@ from typing import Any
 
 import structlog
 from faststream import FastStream
-from faststream.redis import RedisBroker, StreamSub
+from faststream.redis import RedisBroker
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from services.publish.sinks import Rejected, Sink, build_sink
+from shared.consuming import subscribe_reliably
 from shared.deadletter import dead_letter_fields
 from shared.models import EnrichedRecord
 from shared.redis import connect, make_broker, wait_until_ready
 from shared.settings import Settings
 from shared.streams import StreamNames, ensure_groups
-from shared.wire import decode_record, entry_id_of
+from shared.wire import decode_record, encode_record, entry_id_of
 
 log = structlog.stdlib.get_logger("dropwire.publish")
 
@@ -92,19 +93,8 @@ def _subscribe(
     tracker: DeliveryTracker,
 ) -> None:
     """Attach one sink to the enriched stream in its own consumer group."""
+    stage = f"publish:{sink.name}"
 
-    @broker.subscriber(
-        stream=StreamSub(
-            names.enriched,
-            group=names.sink_group(sink.name),
-            consumer=settings.consumer_name,
-            batch=True,
-            max_records=settings.batch_size,
-            polling_interval=settings.polling_interval_ms,
-            declare=False,  # created from id 0 by ensure_groups
-        ),
-        title=f"publish-{sink.name}",
-    )
     async def on_enriched(entries: list[dict[str, Any]]) -> None:
         records: list[EnrichedRecord] = []
         dead: list[dict[str, str]] = []
@@ -116,23 +106,27 @@ def _subscribe(
                 log.error("publish.bad_entry", sink=sink.name, doc_id=doc_id, error=str(exc)[:500])
                 dead.append(
                     dead_letter_fields(
-                        stage=f"publish:{sink.name}",
+                        stage=stage,
                         error_type=type(exc).__name__,
                         message=str(exc),
                         doc_id=doc_id,
+                        entry=entry,
                     )
                 )
         results = await sink.write(records) if records else []
         for record, result in zip(records, results, strict=True):
             if isinstance(result, Rejected):
-                log.error("publish.rejected", sink=sink.name, doc_id=record.id, reason=result.reason)
+                log.error(
+                    "publish.rejected", sink=sink.name, doc_id=record.id, reason=result.reason
+                )
                 dead.append(
                     dead_letter_fields(
-                        stage=f"publish:{sink.name}",
+                        stage=stage,
                         error_type="Rejected",
                         message=result.reason,
                         doc_id=record.id,
-                        source_file=record.source.path,
+                        source_file=record.source.archived_as or record.source.path,
+                        entry=encode_record(record),
                     )
                 )
             else:
@@ -143,3 +137,13 @@ def _subscribe(
                 for fields in dead:
                     pipe.xadd(names.dead_letter, fields)  # type: ignore[arg-type]
                 await pipe.execute()
+
+    subscribe_reliably(
+        broker,
+        redis,
+        settings,
+        stream=names.enriched,
+        group=names.sink_group(sink.name),
+        stage=stage,
+        handle=on_enriched,
+    )

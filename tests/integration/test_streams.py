@@ -22,3 +22,5 @@ async def test_entries_written_before_the_group_exists_are_delivered(
     assert [fields["id"] for _id, fields in got[0][1]] == ["early"]
     groups = {g["name"] for g in await redis_client.xinfo_groups(names.enriched)}
     assert groups == {"publish-jsonl", "publish-redis_stream"}
+    dead_groups = {g["name"] for g in await redis_client.xinfo_groups(names.dead_letter)}
+    assert dead_groups == {"ingest-failed"}

@@ -40,7 +40,7 @@ def _make_doc(text: str, **metadata: str | None) -> RawDocument:
             media_type="txt",
         ),
         text=text,
-        metadata=DocumentMetadata(**metadata),  # type: ignore[arg-type]
+        metadata=DocumentMetadata(**metadata),
     )
 
 
