@@ -140,6 +140,23 @@ class Settings(BaseSettings):
         default=0.5, ge=0, description="First retry delay; doubles each attempt, capped at 30 s."
     )
 
+    # --- Retention -------------------------------------------------------------------
+    published_max_age_hours: float = Field(
+        default=0,
+        ge=0,
+        description="Trim published-stream entries older than this (XTRIM MINID); 0 keeps all.",
+    )
+    published_maxlen: int = Field(
+        default=0, ge=0, description="Keep at most about this many published entries; 0 = all."
+    )
+    trim_processed: bool = Field(
+        default=True,
+        description="Trim raw and enriched entries once every Dropwire group has acked them.",
+    )
+    retention_interval_seconds: float = Field(
+        default=60, gt=0, description="How often the publish service applies retention."
+    )
+
     # --- Logs ------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe level written to the log."

@@ -8,6 +8,7 @@ rejects for good goes to the dead-letter stream.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from typing import Any
 
@@ -16,12 +17,14 @@ from faststream import FastStream
 from faststream.redis import RedisBroker
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.publish.sinks import Rejected, Sink, build_sink
 from shared.consuming import subscribe_reliably
 from shared.deadletter import dead_letter_fields
 from shared.models import EnrichedRecord
 from shared.redis import connect, make_broker, wait_until_ready
+from shared.retention import apply_retention
 from shared.settings import Settings
 from shared.streams import StreamNames, ensure_groups
 from shared.wire import decode_record, encode_record, entry_id_of
@@ -61,6 +64,7 @@ def build_app(settings: Settings) -> FastStream:
     redis = connect(settings)
     sinks = [build_sink(name, settings, redis) for name in settings.enabled_sinks]
     tracker = DeliveryTracker([sink.name for sink in sinks])
+    tasks: list[asyncio.Task[None]] = []
 
     @app.on_startup
     async def start() -> None:
@@ -71,10 +75,14 @@ def build_app(settings: Settings) -> FastStream:
 
     @app.after_startup
     async def ready() -> None:
+        tasks.append(asyncio.create_task(_retention_loop(redis, settings), name="retention"))
         log.info("publish.ready", sinks=[s.name for s in sinks], consumer=settings.consumer_name)
 
     @app.on_shutdown
     async def close() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for sink in sinks:
             await sink.close()
         await redis.aclose()
@@ -82,6 +90,16 @@ def build_app(settings: Settings) -> FastStream:
     for sink in sinks:
         _subscribe(broker, redis, names, settings, sink, tracker)
     return app
+
+
+async def _retention_loop(redis: Redis, settings: Settings) -> None:
+    """Apply retention periodically; a failure is logged and tried again next time."""
+    while True:
+        await asyncio.sleep(settings.retention_interval_seconds)
+        try:
+            await apply_retention(redis, settings)
+        except RedisError as exc:
+            log.warning("retention.failed", error=str(exc))
 
 
 def _subscribe(
