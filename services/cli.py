@@ -1,9 +1,17 @@
-"""The ``dropwire`` command line: run the whole pipeline, or one service alone."""
+"""The ``dropwire`` command line: run the pipeline or one service, and look inside it."""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from typing import Any
+
 import typer
 from pydantic import ValidationError
+from redis.exceptions import RedisError
+from rich.console import Console
+from rich.table import Table
 
 from shared.redis import RedisNotConfiguredError
 from shared.settings import Settings
@@ -12,21 +20,44 @@ app = typer.Typer(
     help="Dropwire: drop files in a folder, get enriched records out.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
+dlq_app = typer.Typer(help="Inspect and handle dead letters.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+_state = {"debug": False}
+
+
+@app.callback()
+def _options(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    _state["debug"] = debug
 
 
 def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        typer.echo(f"dropwire: invalid settings: {exc.errors()[0]['msg']}", err=True)
-        raise typer.Exit(2) from exc
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise _Fail(f"invalid setting {where}: {err['msg']}") from exc
+
+
+class _Fail(Exception):
+    """An error to show as one line (exit code 1), or with a traceback under --debug."""
+
+
+def _client(settings: Settings) -> Any:
+    from services.ops import sync_client
+
+    return sync_client(settings)
 
 
 @app.command()
 def up(
     enrich_workers: int = typer.Option(
-        1, "--enrich-workers", "-w", min=1, help="Enrich processes."
+        1, "--enrich-workers", "-w", min=1, help="Number of enrich processes."
     ),
 ) -> None:
     """Run ingest, enrich and publish, with an embedded Redis unless DROPWIRE_REDIS_URL is set.
@@ -44,30 +75,187 @@ def _run(service: str) -> None:
     try:
         run_service(service, _settings())
     except RedisNotConfiguredError as exc:
-        typer.echo(f"dropwire {service}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise _Fail(str(exc)) from exc
 
 
 @app.command()
 def ingest() -> None:
-    """Run the ingest service alone: watch DROPWIRE_INBOX, publish raw documents."""
+    """Run the ingest service alone: watch DROPWIRE_INBOX, publish raw documents.
+
+    Example: DROPWIRE_REDIS_URL=redis://localhost:6379/0 dropwire ingest
+    """
     _run("ingest")
 
 
 @app.command()
 def enrich() -> None:
-    """Run one enrich worker (a consumer-group member); start several to scale out."""
+    """Run one enrich worker (a consumer-group member); start several to scale out.
+
+    Example: DROPWIRE_REDIS_URL=redis://localhost:6379/0 dropwire enrich
+    """
     _run("enrich")
 
 
 @app.command()
 def publish() -> None:
-    """Run the publish service: write enriched records to the JSONL and stream sinks."""
+    """Run the publish service: one consumer group per enabled sink (DROPWIRE_SINKS).
+
+    Example: DROPWIRE_SINKS=jsonl,redis_stream,postgres dropwire publish
+    """
     _run("publish")
 
 
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Streams, groups (pending, lag, consumers), dead letters, throughput, inbox backlog.
+
+    Example: dropwire status --json | jq .groups
+    """
+    from services.ops import status as get_status
+
+    settings = _settings()
+    st = get_status(_client(settings), settings)
+    if as_json:
+        typer.echo(json.dumps(st.as_dict(), indent=2))
+        return
+    streams = Table("stream", "length", title="Streams")
+    for name, length in st.streams.items():
+        streams.add_row(name, str(length))
+    groups = Table("stream", "group", "pending", "lag", "consumers (idle)", title="Groups")
+    for g in st.groups:
+        consumers = ", ".join(f"{c['name']} ({c['idle_ms'] / 1000:.0f}s)" for c in g.consumers)
+        groups.add_row(g.stream, g.group, str(g.pending), str(g.lag), consumers or "-")
+    console.print(streams)
+    console.print(groups)
+    console.print(
+        f"dead letters: {st.dead_letters}   published last minute: {st.published_last_minute}"
+        f"   files waiting in inbox: {st.inbox_waiting}"
+    )
+
+
+@dlq_app.command("list")
+def dlq_list(
+    count: int = typer.Option(50, help="How many, newest first."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List dead letters: stage, document, error.
+
+    Example: dropwire dlq list --count 10
+    """
+    from services.ops import dead_letters
+
+    settings = _settings()
+    letters = dead_letters(_client(settings), settings, count)
+    if as_json:
+        typer.echo(json.dumps(letters, indent=2))
+        return
+    table = Table("id", "stage", "doc", "error", "message", "attempts", title="Dead letters")
+    for d in letters:
+        table.add_row(
+            d["dlq_id"],
+            d.get("stage", ""),
+            d.get("doc_id", "")[:12],
+            d.get("error_type", ""),
+            d.get("message", "")[:60],
+            d.get("attempts", ""),
+        )
+    console.print(table)
+
+
+@dlq_app.command("show")
+def dlq_show(dlq_id: str) -> None:
+    """Show every field of one dead letter.
+
+    Example: dropwire dlq show 1764131234567-0
+    """
+    from services.ops import dead_letter
+
+    settings = _settings()
+    letter = dead_letter(_client(settings), settings, dlq_id)
+    if letter is None:
+        raise _Fail(f"no dead letter {dlq_id}")
+    typer.echo(json.dumps(letter, indent=2, ensure_ascii=False))
+
+
+@dlq_app.command("retry")
+def dlq_retry(dlq_ids: list[str]) -> None:
+    """Re-queue dead letters to the stage that failed (after a fix).
+
+    Example: dropwire dlq retry 1764131234567-0
+    """
+    from services.ops import RetryError, retry_dead_letter
+
+    settings = _settings()
+    client = _client(settings)
+    failed = False
+    for dlq_id in dlq_ids:
+        try:
+            typer.echo(f"{dlq_id}: {retry_dead_letter(client, settings, dlq_id)}")
+        except RetryError as exc:
+            typer.echo(f"{dlq_id}: {exc}", err=True)
+            failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+@dlq_app.command("drop")
+def dlq_drop(dlq_ids: list[str]) -> None:
+    """Delete dead letters for good.
+
+    Example: dropwire dlq drop 1764131234567-0
+    """
+    from services.ops import drop_dead_letter
+
+    settings = _settings()
+    client = _client(settings)
+    for dlq_id in dlq_ids:
+        done = drop_dead_letter(client, settings, dlq_id)
+        typer.echo(f"{dlq_id}: {'dropped' if done else 'not found'}")
+
+
+@app.command()
+def tail(
+    as_json: bool = typer.Option(False, "--json", help="Print the raw records."),
+    from_start: bool = typer.Option(False, "--from-start", help="Begin at the oldest entry."),
+    count: int = typer.Option(0, help="Stop after this many records (0: follow forever)."),
+) -> None:
+    """Follow the published stream: one line per record (time, title, top entities).
+
+    Example: dropwire tail --count 5
+    """
+    from shared.wire import decode_record
+
+    settings = _settings()
+    client = _client(settings)
+    last = "0" if from_start else "$"
+    seen = 0
+    while count == 0 or seen < count:
+        batch = client.xread({settings.streams.published: last}, count=100, block=1000)
+        for _stream, entries in batch or []:
+            for entry_id, fields in entries:
+                last = entry_id
+                seen += 1
+                if as_json:
+                    typer.echo(fields["record"])
+                else:
+                    record = decode_record(fields)
+                    top = sorted(record.enrichment.entities, key=lambda e: -e.salience)[:5]
+                    title = record.enrichment.title or record.metadata.title or record.source.name
+                    names = ", ".join(f"{e.name} ({e.label})" for e in top)
+                    stamp = time.strftime("%H:%M:%S", time.localtime(int(entry_id[:-2]) / 1000))
+                    typer.echo(f"{stamp}  {record.id[:12]}  {title}  |  {names}")
+                if count and seen >= count:
+                    return
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except (_Fail, RedisNotConfiguredError, RedisError, OSError) as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"dropwire: {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
