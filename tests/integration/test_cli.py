@@ -1,0 +1,147 @@
+"""The operator commands against a real Redis holding real records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+import redis.asyncio as aioredis
+
+from services.publish.sinks.redis_stream import RedisStreamSink
+from shared.deadletter import dead_letter_fields
+from shared.models import (
+    DocumentMetadata,
+    EnrichedRecord,
+    EnricherInfo,
+    Enrichment,
+    Entity,
+    Mention,
+    SourceFile,
+    content_id,
+)
+from shared.settings import Settings
+from shared.streams import ensure_groups
+from tests.conftest import service_env
+
+pytestmark = pytest.mark.integration
+
+
+def _cli(settings: Settings, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env=service_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _record(title: str) -> EnrichedRecord:
+    now = datetime.now(UTC)
+    text = f"{title}\n\nVladimir Putin met Nicolas Maduro.\n"
+    putin = Entity(
+        name="Vladimir Putin",
+        label="PERSON",
+        count=1,
+        salience=0.9,
+        mentions=[Mention(start=len(title) + 2, end=len(title) + 16, text="Vladimir Putin")],
+    )
+    return EnrichedRecord(
+        id=content_id(text.encode()),
+        source=SourceFile(path="a.txt", name="a.txt", size=len(text), mtime=now, media_type="txt"),
+        text=text,
+        metadata=DocumentMetadata(title=title),
+        enrichment=Enrichment(
+            entities=[putin], enricher=EnricherInfo(version="t", model="t"), title=title
+        ),
+        ingested_at=now,
+    )
+
+
+async def test_status_reports_streams_groups_and_dead_letters(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    names = settings.streams
+    await ensure_groups(redis_client, names)
+    await RedisStreamSink(redis_client, names).write([_record("One"), _record("Two")])
+    await redis_client.xadd(names.raw, {"id": "waiting"})
+    await redis_client.xadd(
+        names.dead_letter,
+        dead_letter_fields(stage="enrich", error_type="E", message="m", doc_id="x"),
+    )
+    (settings.inbox / "waiting.txt").write_text("Title\n\nbody\n")
+
+    out = json.loads(_cli(settings, "status", "--json").stdout)
+
+    assert out["streams"][names.published] == 2
+    assert out["streams"][names.raw] == 1
+    assert out["dead_letters"] == 1
+    assert out["published_last_minute"] == 2
+    assert out["inbox_waiting"] == 1
+    enrich = next(g for g in out["groups"] if g["group"] == names.enrich_group)
+    assert enrich["lag"] == 1 and enrich["pending"] == 0
+    table = _cli(settings, "status").stdout
+    assert names.published in table and "dead letters: 1" in table
+
+
+async def test_tail_prints_one_line_per_record(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    await RedisStreamSink(redis_client, settings.streams).write([_record("Venezuela report")])
+    line = _cli(settings, "tail", "--from-start", "--count", "1").stdout.strip()
+    assert "Venezuela report" in line and "Vladimir Putin (PERSON)" in line
+    raw = _cli(settings, "tail", "--from-start", "--count", "1", "--json").stdout
+    assert json.loads(raw)["metadata"]["title"] == "Venezuela report"
+
+
+async def test_dlq_retry_requeues_to_the_failed_stage_and_drop_deletes(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    names = settings.streams
+    entry = {"id": "doc1", "schema_version": "1.0", "document": "{}"}
+    first = await redis_client.xadd(
+        names.dead_letter,
+        dead_letter_fields(
+            stage="enrich", error_type="ValueError", message="bad", doc_id="doc1", entry=entry
+        ),
+    )
+    second = await redis_client.xadd(
+        names.dead_letter,
+        dead_letter_fields(
+            stage="publish:webhook", error_type="Rejected", message="410", doc_id="d2"
+        ),
+    )
+    listed = json.loads(_cli(settings, "dlq", "list", "--json").stdout)
+    assert [d["dlq_id"] for d in listed] == [second, first]
+    shown = json.loads(_cli(settings, "dlq", "show", first).stdout)
+    assert shown["message"] == "bad"
+
+    assert "re-queued" in _cli(settings, "dlq", "retry", first).stdout
+    [(_id, fields)] = await redis_client.xrange(names.raw)
+    assert fields == entry
+    refused = _cli(settings, "dlq", "retry", second, check=False)
+    assert refused.returncode == 1 and "carries no entry" in refused.stderr
+
+    assert "dropped" in _cli(settings, "dlq", "drop", second).stdout
+    assert await redis_client.xlen(names.dead_letter) == 0
+
+
+def test_errors_are_one_line_without_traceback(settings: Settings) -> None:
+    env = service_env(settings)
+    env["DROPWIRE_REDIS_URL"] = "redis://127.0.0.1:1/0"
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("dropwire: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
