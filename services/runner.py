@@ -7,16 +7,19 @@ its own child process (enrich can have several), restarting any that dies, with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 
 import structlog
+import uvicorn
 
 from shared.embedded import EmbeddedRedis
 from shared.logging import configure_logging
@@ -27,17 +30,44 @@ log = structlog.stdlib.get_logger("dropwire.runner")
 
 
 def run_service(name: str, settings: Settings) -> None:
-    """Run one service's FastStream app until SIGINT/SIGTERM."""
+    """Run one service's FastStream app, with its /metrics and /health endpoints, until
+    SIGINT/SIGTERM (uvicorn turns either into a graceful FastStream shutdown)."""
     configure_logging(settings, name)
     module = importlib.import_module(f"services.{name}.app")
     app = module.build_app(settings)
-    asyncio.run(app.run())
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port(name),
+        log_config=None,  # keep our structlog handlers
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=20,
+    )
+    asyncio.run(_Server(config).serve())
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a SIGTERM/SIGINT ends in a clean exit (code 0) after the
+    graceful shutdown, instead of uvicorn re-raising the signal to kill the process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
 
 
 @dataclass
 class _Child:
     name: str
     argv: list[str]
+    env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -71,7 +101,9 @@ class Supervisor:
             count = self.enrich_workers if service == "enrich" else 1
             for i in range(count):
                 name = service if count == 1 else f"{service}-{i + 1}"
-                self.children.append(_Child(name, self._argv(service)))
+                port = self.settings.http_port(service) + i
+                child_env = {f"DROPWIRE_{service.upper()}_HTTP_PORT": str(port)}
+                self.children.append(_Child(name, self._argv(service), child_env))
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
         log.info(
@@ -105,7 +137,7 @@ class Supervisor:
             log.warning("service.exited", service=child.name, code=code, restart_in=delay)
             return
         if now >= child.next_start:
-            child.process = subprocess.Popen(child.argv, env=env)
+            child.process = subprocess.Popen(child.argv, env={**env, **child.env})
             log.info("service.started", service=child.name, pid=child.process.pid)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

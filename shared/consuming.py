@@ -17,6 +17,7 @@ from faststream.redis import RedisBroker, RedisStreamMessage, StreamSub
 from redis.asyncio import Redis
 
 from shared.deadletter import dead_letter_fields
+from shared.metrics import DEAD_LETTERS
 from shared.settings import Settings
 from shared.wire import entry_id_of
 
@@ -71,6 +72,7 @@ def subscribe_reliably(
         doc_id = entry_id_of(entry)
         if deliveries > settings.max_deliveries:
             log.error("delivery.gave_up", stage=stage, doc_id=doc_id, deliveries=deliveries)
+            DEAD_LETTERS.labels(stage).inc()
             await redis.xadd(
                 settings.streams.dead_letter,
                 dead_letter_fields(  # type: ignore[arg-type]

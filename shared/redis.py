@@ -1,12 +1,11 @@
-"""The one place that opens Redis connections: redis-py for our own commands, and the
-FastStream broker for subscribers. Both take the URL from settings."""
+"""The one place that opens redis-py connections (the FastStream broker is made in
+``shared.service``); both take the URL from settings."""
 
 from __future__ import annotations
 
 import asyncio
 
 import structlog
-from faststream.redis import RedisBroker
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -36,11 +35,6 @@ def connect(settings: Settings) -> Redis:
         health_check_interval=30,
         socket_keepalive=True,
     )
-
-
-def make_broker(settings: Settings) -> RedisBroker:
-    """The FastStream broker of a service. Its logs go through stdlib logging to structlog."""
-    return RedisBroker(redis_url(settings))
 
 
 async def wait_until_ready(redis: Redis, service: str, max_delay: float = 10.0) -> None:

@@ -157,6 +157,19 @@ class Settings(BaseSettings):
         default=60, gt=0, description="How often the publish service applies retention."
     )
 
+    # --- HTTP: metrics and health ---------------------------------------------------
+    http_host: str = Field(
+        default="127.0.0.1", description="Interface of /metrics and /health (0.0.0.0 in compose)."
+    )
+    ingest_http_port: int = Field(default=9101, ge=0, le=65535, description="Ingest's port.")
+    publish_http_port: int = Field(default=9102, ge=0, le=65535, description="Publish's port.")
+    enrich_http_port: int = Field(
+        default=9110,
+        ge=0,
+        le=65535,
+        description="Enrich's port; `dropwire up -w N` gives worker i the port + i.",
+    )
+
     # --- Logs ------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe level written to the log."
@@ -173,6 +186,11 @@ class Settings(BaseSettings):
             if path == inbox or inbox in path.parents:
                 raise ValueError(f"{name} ({path}) must not be inside the inbox ({inbox})")
         return self
+
+    def http_port(self, service: str) -> int:
+        """The /metrics and /health port of ``service``."""
+        port: int = getattr(self, f"{service}_http_port")
+        return port
 
     @property
     def enabled_sinks(self) -> list[str]:

@@ -17,7 +17,7 @@ import redis
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from shared.embedded import EmbeddedRedis
+from shared.embedded import EmbeddedRedis, free_port
 from shared.settings import Settings
 
 SAMPLE = (
@@ -76,6 +76,9 @@ def settings(redis_url: str, tmp_path: Path) -> Iterator[Settings]:
         data_dir=tmp_path / "data",
         settle_seconds=0.1,
         log_format="json",
+        ingest_http_port=free_port(),
+        publish_http_port=free_port(),
+        enrich_http_port=free_port(),
     )
     s.inbox.mkdir()
     yield s
@@ -109,6 +112,9 @@ def service_env(settings: Settings) -> dict[str, str]:
             "DROPWIRE_DATA_DIR": str(settings.data_dir),
             "DROPWIRE_SETTLE_SECONDS": str(settings.settle_seconds),
             "DROPWIRE_LOG_FORMAT": "json",
+            "DROPWIRE_INGEST_HTTP_PORT": str(settings.ingest_http_port),
+            "DROPWIRE_PUBLISH_HTTP_PORT": str(settings.publish_http_port),
+            "DROPWIRE_ENRICH_HTTP_PORT": str(settings.enrich_http_port),
         }
     )
     return env

@@ -8,17 +8,20 @@ FastStream acks the entries after their output is in Redis.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import structlog
-from faststream import FastStream
+from faststream.asgi import AsgiFastStream
 from pydantic import ValidationError
 
 from services.enrich.core import enrich, enrich_batch, load_pipeline
+from shared import metrics
 from shared.consuming import subscribe_reliably
 from shared.deadletter import dead_letter_fields
 from shared.models import EnrichedRecord, Enrichment, RawDocument
-from shared.redis import connect, make_broker, wait_until_ready
+from shared.redis import connect, wait_until_ready
+from shared.service import build_service_app, make_broker
 from shared.settings import Settings
 from shared.streams import ensure_groups
 from shared.wire import decode_raw, encode_raw, encode_record, entry_id_of
@@ -26,12 +29,16 @@ from shared.wire import decode_raw, encode_raw, encode_record, entry_id_of
 log = structlog.stdlib.get_logger("dropwire.enrich")
 
 
-def build_app(settings: Settings) -> FastStream:
+def build_app(settings: Settings) -> AsgiFastStream:
     names = settings.streams
-    broker = make_broker(settings)
-    app = FastStream(broker)
+    broker = make_broker(settings, "enrich")
     redis = connect(settings)
     nlp = load_pipeline(settings.spacy_pipeline)  # once per process, before any read
+
+    async def model_loaded() -> bool:
+        return "ner" in nlp.pipe_names
+
+    app = build_service_app(broker, redis, settings, extra_checks={"model": model_loaded})
 
     @app.on_startup
     async def create_groups() -> None:
@@ -69,7 +76,9 @@ def build_app(settings: Settings) -> FastStream:
                         entry=entry,
                     )
                 )
+        started = time.perf_counter()
         results = await asyncio.to_thread(_enrich_isolating_failures, docs, nlp, settings)
+        per_doc = (time.perf_counter() - started) / max(1, len(docs))
         async with redis.pipeline(transaction=False) as pipe:
             for doc, result in zip(docs, results, strict=True):
                 if isinstance(result, Enrichment):
@@ -97,8 +106,13 @@ def build_app(settings: Settings) -> FastStream:
             for fields in dead:
                 pipe.xadd(names.dead_letter, fields)  # type: ignore[arg-type]
             await pipe.execute()
+        metrics.DEAD_LETTERS.labels("enrich").inc(len(dead))
         for doc, result in zip(docs, results, strict=True):
             if isinstance(result, Enrichment):
+                metrics.DOCUMENTS.labels("enrich", "ok").inc()
+                metrics.ENRICH_SECONDS.observe(per_doc)
+                metrics.ENTITIES.observe(len(result.entities))
+                metrics.LINKS.observe(len(result.links))
                 log.info(
                     "enrich.done",
                     doc_id=doc.id,
@@ -107,6 +121,7 @@ def build_app(settings: Settings) -> FastStream:
                     links=len(result.links),
                 )
             else:
+                metrics.DOCUMENTS.labels("enrich", "failed").inc()
                 log.error("enrich.failed", doc_id=doc.id, error=repr(result)[:500])
 
     subscribe_reliably(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 from spacy.language import Language
 
@@ -40,11 +40,30 @@ __all__ = [
 ]
 
 
+# Long texts are tagged in pieces cut at paragraph breaks: spaCy refuses texts over
+# nlp.max_length (1M characters) and its memory grows with the longest text in a batch.
+MAX_SEGMENT_CHARS = 100_000
+
+
+@cache
 def load_pipeline(name: str = DEFAULT_PIPELINE) -> Language:
     """The spaCy pipeline, cached per process, with dateparser's data loaded too."""
     nlp = load_spacy(name)
     dates.warm_up()
     return nlp
+
+
+def _body_segments(text: str, start: int, limit: int) -> list[Segment]:
+    segments = []
+    while len(text) - start > limit:
+        low, high = start + limit // 2, start + limit
+        cut = text.rfind("\n\n", low, high)
+        cut = text.rfind(" ", low, high) if cut < 0 else cut
+        cut = high if cut < 0 else cut
+        segments.append(Segment("body", start, text[start:cut]))
+        start = cut
+    segments.append(Segment("body", start, text[start:]))
+    return segments
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +92,7 @@ def _plan(raw: RawDocument) -> _Plan:
         segments.append(Segment("title", title.start, cased))
     if byline is not None:
         segments.append(Segment("byline", byline.start, text[byline.start : byline.end]))
-    segments.append(Segment("body", body_start, text[body_start:]))
+    segments.extend(_body_segments(text, body_start, MAX_SEGMENT_CHARS))
     return _Plan(
         doc=raw,
         title=title,

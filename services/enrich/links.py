@@ -18,6 +18,7 @@ as written (``@name``): the platform is not known, so no profile URL is guessed.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from linkify_it import LinkifyIt
@@ -40,6 +41,13 @@ FUZZY_TLDS: tuple[str, ...] = tuple(f"{_GENERIC_TLDS} {_NEW_TLDS} {_COUNTRY_TLDS
 _LINKIFY = LinkifyIt(options={"fuzzy_link": True, "fuzzy_email": True, "fuzzy_ip": False})
 _LINKIFY.tlds(list(FUZZY_TLDS), False)
 
+# Where linkify-it could match at all: a scheme or "//", an "@", or a dot before a TLD we
+# accept. linkify-it then runs on those lines only (a link never spans a line break), which
+# keeps link finding well under a millisecond on a news article.
+_CANDIDATE = re.compile(
+    r"//|@|\.(?:" + "|".join(sorted(FUZZY_TLDS, key=len, reverse=True)) + r")(?![^\W_])",
+    re.IGNORECASE,
+)
 _HANDLE = re.compile(r"(?<![\w@./:+-])@(?P<name>[A-Za-z0-9_]{2,32})\b(?![@.]\w)")
 _DOI = re.compile(r"(?<![\w/.])(?:doi:\s*)?(?P<doi>10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 _TRAILING = ".,;:!?'\"’”»]}…"
@@ -129,11 +137,35 @@ def _strip_trailing(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    schema: str
+    index: int
+    last_index: int
+
+
+def _linkify(text: str) -> list[_Found]:
+    """linkify-it's matches in whole-text offsets, run only on lines that may hold a link."""
+    found: list[_Found] = []
+    line_end = -1
+    for candidate in _CANDIDATE.finditer(text):
+        if candidate.start() < line_end:
+            continue
+        line_start = text.rfind("\n", 0, candidate.start()) + 1
+        line_end = text.find("\n", candidate.end())
+        line_end = len(text) if line_end < 0 else line_end
+        for match in _LINKIFY.match(text[line_start:line_end]) or []:
+            found.append(
+                _Found(match.schema, line_start + match.index, line_start + match.last_index)
+            )
+    return found
+
+
 def extract_links(text: str) -> list[Link]:
     """Every link in the text, in order; a span is reported once."""
     links: list[Link] = []
     taken: list[tuple[int, int]] = []
-    for match in _LINKIFY.match(text) or []:
+    for match in _linkify(text):
         # linkify-it leaves some closing quotes (”, ’, ») on; they are never part of a link.
         surface = _strip_trailing(text[match.index : match.last_index])
         if not surface:

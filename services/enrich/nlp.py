@@ -3,9 +3,9 @@
 Only NER is needed: tagger, parser, lemmatizer and attribute_ruler are excluded (about
 3x faster), and the rule-based "sentencizer" gives sentence indexes for mentions.
 
-A document is tagged as up to three segments, mapped back by offset: the headline (in
-sentence case, see ``document``), the byline, and the body. Tagged in one piece, the
-headline's capitals and the byline's position both mislead the small model.
+A document is tagged in segments, mapped back by offset: the headline (in sentence case,
+see ``document``), the byline, and the body (in pieces if it is very long). Tagged in one
+piece, the headline's capitals and the byline's position both mislead the small model.
 """
 
 from __future__ import annotations

@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from typing import Any
 
 import structlog
-from faststream import FastStream
+from faststream.asgi import AsgiFastStream
 
 from services.ingest.failed_files import fail_archived_file
 from services.ingest.ingestor import Ingestor
 from services.ingest.publisher import RawPublisher
 from shared.consuming import subscribe_reliably
-from shared.redis import connect, make_broker, wait_until_ready
+from shared.redis import connect, wait_until_ready
+from shared.service import build_service_app, make_broker
 from shared.settings import Settings
 from shared.streams import ensure_groups
 
 log = structlog.stdlib.get_logger("dropwire.ingest")
 
 
-def build_app(settings: Settings) -> FastStream:
+def build_app(settings: Settings) -> AsgiFastStream:
     """Ingest watches the inbox and publishes raw documents; its broker also follows the
     dead-letter stream to move the files of documents that failed downstream to failed/."""
-    broker = make_broker(settings)
-    app = FastStream(broker)
+    broker = make_broker(settings, "ingest")
     redis = connect(settings)
+    app = build_service_app(broker, redis, settings)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
 
@@ -42,10 +45,11 @@ def build_app(settings: Settings) -> FastStream:
         tasks.append(task)
 
     def _exit_on_crash(task: asyncio.Task[None]) -> None:
-        # A dead watcher must not leave a live-looking process: exit so a supervisor restarts.
+        # A dead watcher must not leave a live-looking process: stop gracefully (SIGTERM) so
+        # the supervisor or compose restarts the service.
         if not task.cancelled() and task.exception() is not None:
             log.error("ingest.crashed", error=repr(task.exception()))
-            app.exit()
+            os.kill(os.getpid(), signal.SIGTERM)
 
     @app.on_shutdown
     async def stop_watching() -> None:

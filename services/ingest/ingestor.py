@@ -28,6 +28,8 @@ from services.ingest.files import (
 )
 from services.ingest.files import scan as scan_inbox
 from services.ingest.publisher import RawPublisher
+from shared import metrics
+from shared.deadletter import dead_letter_fields
 from shared.models import RawDocument, SourceFile, content_id
 from shared.settings import Settings
 
@@ -187,7 +189,9 @@ class Ingestor:
         )
         created, entry_id = await self.publisher.publish(doc)
         archived = move_file(path, archive_dest)
+        metrics.FILE_BYTES.inc(len(data))
         if created:
+            metrics.FILES.labels("accepted", "").inc()
             self.stats.accepted += 1
             log.info(
                 "ingest.accepted",
@@ -199,6 +203,7 @@ class Ingestor:
                 archived_as=str(archived),
             )
             return "accepted"
+        metrics.FILES.labels("duplicate", "").inc()
         self.stats.duplicates += 1
         log.info("ingest.duplicate", doc_id=doc_id, file=rel, first_entry_id=entry_id)
         return "duplicate"
@@ -214,6 +219,7 @@ class Ingestor:
             message=message,
             doc_id=doc_id,
         )
+        metrics.FILES.labels("failed", reason).inc()
         self.stats.failed += 1
         log.warning(
             "ingest.failed",
@@ -223,4 +229,16 @@ class Ingestor:
             error=message,
             moved_to=str(dest),
         )
+        try:
+            await self.publisher.dead_letter(
+                dead_letter_fields(
+                    stage="ingest",
+                    error_type=reason,
+                    message=message,
+                    doc_id=doc_id,
+                    source_file=str(dest.relative_to(self.settings.failed_dir.resolve())),
+                )
+            )
+        except RedisError as exc:  # the file and its sidecar in failed/ already tell the story
+            log.warning("ingest.dead_letter_unavailable", doc_id=doc_id, error=str(exc))
         return "failed"

@@ -9,22 +9,25 @@ rejects for good goes to the dead-letter stream.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from typing import Any
 
 import structlog
-from faststream import FastStream
+from faststream.asgi import AsgiFastStream
 from faststream.redis import RedisBroker
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.publish.sinks import Rejected, Sink, build_sink
+from shared import metrics
 from shared.consuming import subscribe_reliably
 from shared.deadletter import dead_letter_fields
 from shared.models import EnrichedRecord
-from shared.redis import connect, make_broker, wait_until_ready
+from shared.redis import connect, wait_until_ready
 from shared.retention import apply_retention
+from shared.service import build_service_app, make_broker
 from shared.settings import Settings
 from shared.streams import StreamNames, ensure_groups
 from shared.wire import decode_record, encode_record, entry_id_of
@@ -57,11 +60,11 @@ class DeliveryTracker:
             self._seen.popitem(last=False)
 
 
-def build_app(settings: Settings) -> FastStream:
+def build_app(settings: Settings) -> AsgiFastStream:
     names = settings.streams
-    broker = make_broker(settings)
-    app = FastStream(broker)
+    broker = make_broker(settings, "publish")
     redis = connect(settings)
+    app = build_service_app(broker, redis, settings)
     sinks = [build_sink(name, settings, redis) for name in settings.enabled_sinks]
     tracker = DeliveryTracker([sink.name for sink in sinks])
     tasks: list[asyncio.Task[None]] = []
@@ -131,9 +134,16 @@ def _subscribe(
                         entry=entry,
                     )
                 )
-        results = await sink.write(records) if records else []
+        started = time.perf_counter()
+        try:
+            results = await sink.write(records) if records else []
+        except Exception:
+            metrics.SINK_FAILURES.labels(sink.name, "transient").inc()
+            raise
+        metrics.SINK_SECONDS.labels(sink.name).observe(time.perf_counter() - started)
         for record, result in zip(records, results, strict=True):
             if isinstance(result, Rejected):
+                metrics.SINK_FAILURES.labels(sink.name, "rejected").inc()
                 log.error(
                     "publish.rejected", sink=sink.name, doc_id=record.id, reason=result.reason
                 )
@@ -148,9 +158,11 @@ def _subscribe(
                     )
                 )
             else:
+                metrics.SINK_WRITES.labels(sink.name).inc()
                 log.debug("publish.written", sink=sink.name, doc_id=record.id, where=result)
                 tracker.written(record, sink.name, result)
         if dead:
+            metrics.DEAD_LETTERS.labels(stage).inc(len(dead))
             async with redis.pipeline(transaction=False) as pipe:
                 for fields in dead:
                     pipe.xadd(names.dead_letter, fields)  # type: ignore[arg-type]

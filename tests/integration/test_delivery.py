@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from services.ingest.failed_files import fail_archived_file
 from shared.consuming import subscribe_reliably
-from shared.redis import make_broker
+from shared.service import make_broker
 from shared.settings import Settings
 from shared.streams import ensure_groups
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _run_consumer(settings: Settings, redis_client: aioredis.Redis, handler: Any) -> Any:
-    broker = make_broker(settings)
+    broker = make_broker(settings, "test")
     await ensure_groups(redis_client, settings.streams)
     subscribe_reliably(
         broker,
@@ -35,8 +35,8 @@ async def _run_consumer(settings: Settings, redis_client: aioredis.Redis, handle
     return broker
 
 
-async def _until(predicate: Any, timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(predicate: Any, within: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:
         if await predicate():
             return

@@ -128,3 +128,18 @@ def test_bare_doi() -> None:
 
 def test_doi_url_is_reported_once() -> None:
     assert len(extract_links("https://doi.org/10.1038/nphys1170")) == 1
+
+
+def test_line_prefilter_finds_what_whole_text_linkify_finds() -> None:
+    from services.enrich import links as module
+
+    text = (
+        "Intro line with no link at all.\n\n"
+        "See t.me/SerpomPo/2527 and https://x.com/a/status/1.\n"
+        "Mail bob@example.com or visit президент.рф today\n"
+        "nothing here, e.g. U.S. policy\n"
+        "//cdn.example.org/x.js and www.example.com"
+    )
+    whole = [(m.index, m.last_index) for m in module._LINKIFY.match(text) or []]
+    assert len(whole) == 6
+    assert [(m.index, m.last_index) for m in module._linkify(text)] == whole

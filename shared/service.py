@@ -1,0 +1,106 @@
+"""What every service shares around its core: the FastStream app with its HTTP side.
+
+Each service is an ``AsgiFastStream`` app serving ``/metrics`` (Prometheus), ``/health/live``
+(the process answers) and ``/health/ready`` (Redis answers, the groups exist, and whatever
+the service adds, such as a loaded model). Ports are settings; compose health checks use them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.asgi.types import Scope
+from faststream.redis import RedisBroker
+from faststream.redis.prometheus import RedisPrometheusMiddleware
+from prometheus_client import make_asgi_app
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from shared.metrics import REGISTRY, stream_gauges_loop
+from shared.redis import redis_url
+from shared.settings import Settings
+from shared.streams import StreamNames
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+def make_broker(settings: Settings, service: str) -> RedisBroker:
+    """The service's FastStream broker, with FastStream's message metrics in our registry."""
+    return RedisBroker(
+        redis_url(settings),
+        middlewares=[RedisPrometheusMiddleware(registry=REGISTRY, app_name=service)],
+    )
+
+
+async def groups_exist(redis: Redis, names: StreamNames) -> bool:
+    for stream, group in names.groups:
+        try:
+            groups = {g["name"] for g in await redis.xinfo_groups(stream)}
+        except ResponseError:
+            return False
+        if group not in groups:
+            return False
+    return True
+
+
+def build_service_app(
+    broker: RedisBroker,
+    redis: Redis,
+    settings: Settings,
+    *,
+    extra_checks: dict[str, ReadyCheck] | None = None,
+) -> AsgiFastStream:
+    """The FastStream app of a service with its metrics and health endpoints."""
+    names = settings.streams
+    checks: dict[str, ReadyCheck] = {
+        "redis": lambda: _pings(redis),
+        "groups": lambda: groups_exist(redis, names),
+        **(extra_checks or {}),
+    }
+
+    @get(include_in_schema=False)
+    async def live(scope: Scope) -> AsgiResponse:
+        return AsgiResponse(
+            b'{"status": "alive"}', 200, headers={"content-type": "application/json"}
+        )
+
+    @get(include_in_schema=False)
+    async def ready(scope: Scope) -> AsgiResponse:
+        results: dict[str, bool] = {}
+        for name, check in checks.items():
+            try:
+                results[name] = bool(await asyncio.wait_for(check(), timeout=2.0))
+            except (RedisError, OSError, TimeoutError):
+                results[name] = False
+        ok = all(results.values())
+        body = json.dumps({"ready": ok, "checks": results}).encode()
+        return AsgiResponse(body, 200 if ok else 503, headers={"content-type": "application/json"})
+
+    app = AsgiFastStream(
+        broker,
+        asgi_routes=[
+            ("/metrics", make_asgi_app(REGISTRY)),
+            ("/health/live", live),
+            ("/health/ready", ready),
+        ],
+    )
+    tasks: list[asyncio.Task[None]] = []
+
+    @app.after_startup
+    async def start_gauges() -> None:
+        tasks.append(asyncio.create_task(stream_gauges_loop(redis, names), name="gauges"))
+
+    @app.on_shutdown
+    async def stop_gauges() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    return app
+
+
+async def _pings(redis: Redis) -> bool:
+    return bool(await redis.ping())
