@@ -29,6 +29,7 @@ from services.enrich.nlp import (
 )
 from shared.models import EnricherInfo, Enrichment, RawDocument
 
+# Bump whenever the same input would give a different Enrichment (rules, tables, model).
 ENRICHER_VERSION = "0.1.0"
 
 __all__ = [

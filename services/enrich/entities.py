@@ -1,8 +1,8 @@
 """From NER spans to distinct entities: trim, merge, label, name, weigh, identify.
 
 Merging, in order
-    1. Mentions are trimmed: a leading "the", a trailing possessive, anything after a line
-       break. Their key is the casefolded text.
+    1. Mentions are trimmed: a leading "the" (not in "The Hague"), a trailing possessive,
+       anything after a line break. Their key is the casefolded text.
     2. Mentions with the same key are one entity, whatever label each got; the entity takes
        the majority label (ties: the first mention's). So "Maduro" tagged once as ORG joins
        the PERSON "Maduro".
@@ -54,6 +54,7 @@ KEPT_LABELS = frozenset(
 _ORG_FAMILY = frozenset({"ORG", "PRODUCT"})
 
 _LEADING_THE = re.compile(r"the\s+", re.IGNORECASE)
+_THE_IS_PART_OF_THE_NAME = frozenset({"hague"})
 _POSSESSIVE = re.compile(r"['’]s?$")
 _STRIP = " \t\xa0\n,;:!?\"“”‘’'()[]"
 
@@ -152,7 +153,9 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
         end = newline
     while start < end and text[start] in _STRIP:
         start += 1
-    if the := _LEADING_THE.match(text, start, end):
+    if (the := _LEADING_THE.match(text, start, end)) and _key(
+        text[the.end() : end]
+    ) not in _THE_IS_PART_OF_THE_NAME:
         start = the.end()
     while start < end and text[end - 1] in _STRIP.replace("'", "").replace("’", ""):
         end -= 1

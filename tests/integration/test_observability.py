@@ -51,14 +51,13 @@ def test_health_and_metrics_follow_redis(settings: Settings, tmp_path: Path) -> 
         def scraped() -> str | None:
             r = _get(port, "/metrics")
             text = r.text if r is not None else ""
-            return (
-                text
-                if 'dropwire_files_total{outcome="failed",reason="empty"} 1.0' in text
-                else None
+            wanted = (
+                'dropwire_files_total{outcome="failed",reason="empty"} 1.0',
+                'dropwire_files_total{outcome="accepted",reason=""} 1.0',
             )
+            return text if all(w in text for w in wanted) else None
 
         metrics = wait_for(scraped, what="file counters")
-        assert 'dropwire_files_total{outcome="accepted",reason=""} 1.0' in metrics
         assert f'dropwire_stream_length{{stream="{own.streams.raw}"}}' in metrics
         assert "dropwire_file_bytes_total" in metrics
 

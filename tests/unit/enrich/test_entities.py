@@ -88,6 +88,12 @@ def test_majority_label_and_the_stripped_from_names() -> None:
     assert kremlin.mentions[0].start == text.index("Kremlin")
 
 
+def test_the_hague_keeps_its_article() -> None:
+    text = "Judges in The Hague ruled; the Hague court agreed."
+    entities = _build(text, ("The Hague", "GPE", 0), ("the Hague court", "ORG", 0))
+    assert set(entities) == {"The Hague", "Hague court"}
+
+
 def test_org_prefix_and_suffix_join_but_not_across_families() -> None:
     text = (
         "the SerpomPo Telegram Channel says; SerpomPo adds; the Telegram Channel continues. "
