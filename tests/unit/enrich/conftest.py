@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from spacy.language import Language
 
 from services.enrich.core import DEFAULT_PIPELINE, load_pipeline
 from shared.models import DocumentMetadata, RawDocument, SourceFile
-
-# shared/ sits beside the repository checkout (here and in CI).
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "samples"
-SAMPLE_ARTICLE = SAMPLES / "putin-elites-venezuela.txt"
+from tests.conftest import SAMPLE_ARTICLE
 
 MakeDoc = Callable[..., RawDocument]
 
