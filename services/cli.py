@@ -248,6 +248,66 @@ def tail(
                     return
 
 
+_STYLES = {
+    "PERSON": "bold cyan",
+    "ORG": "bold magenta",
+    "GPE": "bold green",
+    "LOC": "green",
+    "NORP": "yellow",
+    "DATE": "bold blue",
+    "LINK": "underline bright_blue",
+}
+
+
+@app.command()
+def show(doc_id: str = typer.Argument(..., help="Document id (or its first characters).")) -> None:
+    """One document's record: its text with entities, dates and links highlighted.
+
+    Example: dropwire show 3f2a9c1e
+    """
+    from rich.text import Text
+
+    from services.ops import RetryError, find_record
+    from shared.wire import decode_record
+
+    settings = _settings()
+    try:
+        found = find_record(_client(settings), settings, doc_id)
+    except RetryError as exc:
+        raise _Fail(str(exc)) from exc
+    if found is None:
+        raise _Fail(f"no published record for {doc_id!r}")
+    record = decode_record(found)
+    e = record.enrichment
+    text = Text(record.text)
+    for entity in e.entities:
+        for m in entity.mentions:
+            text.stylize(_STYLES.get(entity.label, "bold"), m.start, m.end)
+    for d in e.dates:
+        text.stylize(_STYLES["DATE"], d.start, d.end)
+    for link in e.links:
+        text.stylize(_STYLES["LINK"], link.start, link.end)
+    console.rule(e.title or record.metadata.title or record.source.name)
+    console.print(
+        f"id {record.id}  file {record.source.path}  language {e.language}  "
+        f"published {e.published_at or '-'} ({e.published_at_source or '-'})  "
+        f"enricher {e.enricher.version}"
+    )
+    console.print(text)
+    entities = Table("entity", "label", "count", "salience", "ids", title="Entities")
+    for ent in e.entities:
+        ids = " ".join(f"{k}:{v}" for k, v in ent.ids.items())
+        entities.add_row(ent.name, ent.label, str(ent.count), f"{ent.salience:.2f}", ids)
+    dates = Table("text", "value", "granularity", "relative", title="Dates")
+    for d in e.dates:
+        dates.add_row(d.text, d.value or "-", d.granularity, "yes" if d.relative else "")
+    links = Table("text", "url", "kind", title="Links")
+    for link in e.links:
+        links.add_row(link.text, link.url, link.kind or "")
+    for table in (entities, dates, links):
+        console.print(table)
+
+
 def main() -> None:
     try:
         app()

@@ -92,7 +92,7 @@ def dead_letter(client: redis.Redis, settings: Settings, dlq_id: str) -> dict[st
 
 
 class RetryError(ValueError):
-    """A dead letter that cannot be re-queued, with why."""
+    """A request that cannot be carried out (dead letter not re-queueable, ambiguous id)."""
 
 
 def retry_dead_letter(client: redis.Redis, settings: Settings, dlq_id: str) -> str:
@@ -141,3 +141,28 @@ def _failed_file_back_to_inbox(settings: Settings, source_file: str) -> Path:
 
 def drop_dead_letter(client: redis.Redis, settings: Settings, dlq_id: str) -> bool:
     return bool(client.xdel(settings.streams.dead_letter, dlq_id))
+
+
+def find_record(client: redis.Redis, settings: Settings, doc_id: str) -> dict[str, str] | None:
+    """The published entry of a document, found by its id or an unambiguous id prefix.
+
+    The published-stream sink keeps a marker key per (id, enricher version) holding the
+    entry id, so no stream scan is needed. The newest enricher version wins.
+    """
+    prefix = f"{settings.streams.prefix}:published-id:"
+    keys = sorted(client.scan_iter(match=f"{prefix}{doc_id}*", count=1000))
+    ids = {str(k).removeprefix(prefix).split(":", 1)[0] for k in keys}
+    if len(ids) > 1:
+        raise RetryError(f"{doc_id!r} matches {len(ids)} documents; give more of the id")
+    if not ids:
+        return None
+    entries: list[Any] = []
+    for key in keys:
+        entry_id = client.get(key)
+        if entry_id:
+            got: Any = client.xrange(settings.streams.published, min=entry_id, max=entry_id)
+            entries += got
+    if not entries:
+        return None  # trimmed by retention
+    entry_id, fields = max(entries, key=lambda e: e[0])
+    return {"entry_id": entry_id, **fields}

@@ -145,3 +145,16 @@ def test_errors_are_one_line_without_traceback(settings: Settings) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("dropwire: ") and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+async def test_show_prints_the_record_with_its_entities(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    record = _record("Caracas talks")
+    await RedisStreamSink(redis_client, settings.streams).write([record])
+    out = _cli(settings, "show", record.id[:10]).stdout
+    assert "Caracas talks" in out
+    assert "Vladimir Putin met Nicolas Maduro." in out
+    assert "PERSON" in out and record.id in out
+    missing = _cli(settings, "show", "0000000000", check=False)
+    assert missing.returncode == 1 and "no published record" in missing.stderr
