@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -79,12 +80,40 @@ def _run(service: str) -> None:
 
 
 @app.command()
-def ingest() -> None:
-    """Run the ingest service alone: watch DROPWIRE_INBOX, publish raw documents.
+def ingest(
+    paths: list[Path] = typer.Argument(  # noqa: B008 - typer's declaration style
+        None, help="Files or folders to ingest once (a backfill). None: run the service."
+    ),
+) -> None:
+    """Run the ingest service (watch DROPWIRE_INBOX), or ingest PATHs once as a backfill.
 
-    Example: DROPWIRE_REDIS_URL=redis://localhost:6379/0 dropwire ingest
+    Examples: dropwire ingest                  (the service)
+              dropwire ingest ~/archive/2019   (a backfill: files stay where they are)
     """
-    _run("ingest")
+    if not paths:
+        _run("ingest")
+        return
+    import asyncio
+
+    from rich.progress import Progress
+
+    from services.ingest.backfill import backfill, expand
+
+    settings = _settings()
+    files = expand(paths)
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("ingesting", total=len(files))
+        result = asyncio.run(
+            backfill(files, settings, lambda name, outcome: progress.advance(task))
+        )
+    for name, reason, message in result.failed:
+        typer.echo(f"failed: {name}: {reason}: {message}", err=True)
+    typer.echo(
+        f"{len(files)} files: {result.accepted} accepted, {result.duplicates} duplicate, "
+        f"{len(result.failed)} failed"
+    )
+    if result.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -40,9 +40,10 @@ class Status:
 
 
 def sync_client(settings: Settings) -> redis.Redis:
-    from shared.redis import redis_url
+    """A blocking client with the services' URL and TLS settings (``shared.redis``)."""
+    from shared.redis import connect_sync
 
-    return redis.Redis.from_url(redis_url(settings), decode_responses=True)
+    return connect_sync(settings)
 
 
 def status(client: redis.Redis, settings: Settings) -> Status:

@@ -23,6 +23,7 @@ import uvicorn
 
 from shared.embedded import EmbeddedRedis
 from shared.logging import configure_logging
+from shared.redis import RedisAccessError, check_access
 from shared.settings import Settings
 
 SERVICES = ("ingest", "enrich", "publish")
@@ -33,6 +34,13 @@ def run_service(name: str, settings: Settings) -> None:
     """Run one service's FastStream app, with its /metrics and /health endpoints, until
     SIGINT/SIGTERM (uvicorn turns either into a graceful FastStream shutdown)."""
     configure_logging(settings, name)
+    try:
+        # Wrong credentials or an untrusted certificate: one line and exit 1, not a traceback
+        # from inside the app's startup (nor a restart loop that cannot succeed).
+        asyncio.run(check_access(settings))
+    except RedisAccessError as exc:
+        print(f"dropwire {name}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     module = importlib.import_module(f"services.{name}.app")
     app = module.build_app(settings)
     config = uvicorn.Config(

@@ -15,12 +15,13 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
 from faststream.redis import RedisBroker
 from faststream.redis.prometheus import RedisPrometheusMiddleware
+from faststream.security import BaseSecurity
 from prometheus_client import make_asgi_app
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from shared.metrics import REGISTRY, stream_gauges_loop
-from shared.redis import redis_url
+from shared.redis import redis_url, tls_context
 from shared.settings import Settings
 from shared.streams import StreamNames
 
@@ -28,9 +29,15 @@ ReadyCheck = Callable[[], Awaitable[bool]]
 
 
 def make_broker(settings: Settings, service: str) -> RedisBroker:
-    """The service's FastStream broker, with FastStream's message metrics in our registry."""
+    """The service's FastStream broker, with FastStream's message metrics in our registry.
+
+    For a rediss:// URL it gets the same TLS trust and client certificate as the redis-py
+    clients (``shared.redis.tls_context``); credentials come from the URL.
+    """
+    context = tls_context(settings)
     return RedisBroker(
         redis_url(settings),
+        security=BaseSecurity(ssl_context=context) if context is not None else None,
         middlewares=[RedisPrometheusMiddleware(registry=REGISTRY, app_name=service)],
     )
 

@@ -200,3 +200,18 @@ class Settings(BaseSettings):
     def streams(self) -> StreamNames:
         """Full Redis key names of every stream, derived from the prefix."""
         return StreamNames.from_settings(self)
+
+    # --- Security ----------------------------------------------------------------------
+    # Credentials live in DROPWIRE_REDIS_URL (redis://user:password@host:port/db), a secret.
+    redis_tls_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificate(s) trusted for a rediss:// Redis, besides the system CAs.",
+    )
+    redis_tls_cert_file: Path | None = Field(
+        default=None,
+        description="Client certificate for a rediss:// Redis that requires one (mutual TLS).",
+    )
+    redis_tls_key_file: Path | None = Field(
+        default=None,
+        description="Private key of the client certificate, unless that file holds it too.",
+    )

@@ -3,6 +3,13 @@
 ``enrich`` and ``enrich_batch`` share one code path, so one document gives the same
 Enrichment either way. Each batch runs inside ``nlp.memory_zone()`` so a long-running
 worker's vocabulary does not grow; nothing that points into a Doc leaves the zone.
+
+Routing by language: an English-only model on Russian text finds wrong entities, so each
+document goes by its detected language (else its declared one): Russian to slovnet (one
+batched call per batch, models loaded on the first Russian document) with Russian names
+and date rules; Ukrainian, for which no model ships, gets links and rule dates but no
+entities; everything else to the spaCy pipeline (one ``nlp.pipe`` per batch). Results keep
+the input order.
 """
 
 from __future__ import annotations
@@ -10,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, partial
+from typing import Literal
 
 from spacy.language import Language
 
-from services.enrich import dates
+from services.enrich import dates, dates_ru, russian
 from services.enrich import document as layout
 from services.enrich.document import Dateline, Zone
-from services.enrich.entities import Zones, build_entities
+from services.enrich.entities import ENGLISH, Naming, Zones, build_entities
 from services.enrich.links import extract_links
 from services.enrich.nlp import (
     DEFAULT_PIPELINE,
@@ -30,7 +38,7 @@ from services.enrich.nlp import (
 from shared.models import EnricherInfo, Enrichment, RawDocument
 
 # Bump whenever the same input would give a different Enrichment (rules, tables, model).
-ENRICHER_VERSION = "0.1.0"
+ENRICHER_VERSION = "0.2.0"
 
 __all__ = [
     "DEFAULT_PIPELINE",
@@ -48,10 +56,21 @@ MAX_SEGMENT_CHARS = 100_000
 
 @cache
 def load_pipeline(name: str = DEFAULT_PIPELINE) -> Language:
-    """The spaCy pipeline, cached per process, with dateparser's data loaded too."""
+    """The spaCy pipeline, cached per process, with dateparser's data and lingua loaded too.
+
+    The Russian models are not loaded here (2 s, 240 MB): ``russian.load_models`` loads
+    them on the first Russian document, once per process.
+    """
     nlp = load_spacy(name)
     dates.warm_up()
+    layout.detect_language("Warm-up text for the language detector, in English.")
     return nlp
+
+
+Route = Literal["en", "ru", "none"]
+# What the record's ``enricher.model`` says when no NER model ran (Ukrainian text).
+NO_MODEL = "rules-only"
+_CYRILLIC = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюяі")
 
 
 def _body_segments(text: str, start: int, limit: int) -> list[Segment]:
@@ -77,6 +96,13 @@ class _Plan:
     dateline: Dateline | None
     lead: Zone
     segments: tuple[Segment, ...]
+    language: str | None
+    confidence: float | None
+
+    @property
+    def route(self) -> Route:
+        language = self.language or self.doc.metadata.language
+        return "ru" if language == "ru" else "none" if language == "uk" else "en"
 
 
 def _plan(raw: RawDocument) -> _Plan:
@@ -94,6 +120,7 @@ def _plan(raw: RawDocument) -> _Plan:
     if byline is not None:
         segments.append(Segment("byline", byline.start, text[byline.start : byline.end]))
     segments.extend(_body_segments(text, body_start, MAX_SEGMENT_CHARS))
+    language, confidence = layout.detect_language(text)
     return _Plan(
         doc=raw,
         title=title,
@@ -101,6 +128,23 @@ def _plan(raw: RawDocument) -> _Plan:
         dateline=dateline,
         lead=layout.lead_zone(text, dateline.zone.end if dateline else body_start),
         segments=tuple(segments),
+        language=language,
+        confidence=confidence,
+    )
+
+
+def _date_value(date_text: str) -> str | None:
+    """A dateline's date, read by the rules of its language."""
+    if _CYRILLIC & set(date_text.lower()):
+        return dates_ru.normalise(date_text).value
+    return dates.normalise(date_text).value
+
+
+def _russian_naming() -> Naming:
+    return Naming(
+        forms=partial(russian.name_forms, russian.load_models().morph),
+        place_label=russian.place_label,
+        country=russian.country_code,
     )
 
 
@@ -109,18 +153,22 @@ def _build(plan: _Plan, tagged: Tagged, model: str) -> Enrichment:
     published_at, published_at_source = meta.published_at, meta.published_at_source
     dateline = plan.dateline
     if published_at is None and dateline is not None and dateline.date_text:
-        published_at = dates.normalise(dateline.date_text).value
+        published_at = _date_value(dateline.date_text)
         published_at_source = "dateline" if published_at else None
     reference = dates.reference_date(published_at)
 
     zones = Zones(length=len(text), title=plan.title, byline=plan.byline, lead=plan.lead)
     sentence_of = partial(sentence_index, tagged.sentence_starts)
-    entities = build_entities(text, tagged.entities, zones, sentence_of)
-    date_spans = [(s, e) for s, e, label in tagged.entities if label in dates.DATE_LABELS]
-    found_dates = dates.extract_dates(
-        text, date_spans, reference, (dateline.zone.start, dateline.zone.end) if dateline else None
-    )
-    language, confidence = layout.detect_language(text)
+    route = plan.route
+    naming = _russian_naming() if route == "ru" else ENGLISH
+    entities = build_entities(text, tagged.entities, zones, sentence_of, naming)
+    dateline_zone = (dateline.zone.start, dateline.zone.end) if dateline else None
+    if route == "en":
+        date_spans = [(s, e) for s, e, label in tagged.entities if label in dates.DATE_LABELS]
+        found_dates = dates.extract_dates(text, date_spans, reference, dateline_zone)
+    else:
+        found_dates = dates_ru.extract_dates(text, reference, dateline_zone)
+    language, confidence = plan.language, plan.confidence
     if language is None and meta.language:
         language, confidence = meta.language, None
     title = meta.title or (text[plan.title.start : plan.title.end] if plan.title else None)
@@ -143,20 +191,32 @@ def _build(plan: _Plan, tagged: Tagged, model: str) -> Enrichment:
 def enrich_batch(
     documents: Sequence[RawDocument], nlp: Language, batch_size: int = 16
 ) -> list[Enrichment]:
-    """Enrich many documents with ``nlp.pipe``; same results as ``enrich`` one by one."""
-    model = pipeline_label(nlp)
+    """Enrich many documents, each by its language's model; same results as ``enrich``."""
     results: list[Enrichment] = []
     size = max(1, batch_size)
     for offset in range(0, len(documents), size):
         plans = [_plan(raw) for raw in documents[offset : offset + size]]
-        texts = [segment.text for plan in plans for segment in plan.segments]
-        with nlp.memory_zone():
-            docs = iter(nlp.pipe(texts, batch_size=len(texts)))
-            tagged = [
-                read_segments(plan.segments, [next(docs) for _ in plan.segments], plan.doc.text)
-                for plan in plans
-            ]
-        results.extend(_build(p, t, model) for p, t in zip(plans, tagged, strict=True))
+        tagged: dict[int, tuple[Tagged, str]] = {}
+        english = [i for i, plan in enumerate(plans) if plan.route == "en"]
+        if english:
+            model = pipeline_label(nlp)
+            texts = [segment.text for i in english for segment in plans[i].segments]
+            with nlp.memory_zone():
+                docs = iter(nlp.pipe(texts, batch_size=len(texts)))
+                for i in english:
+                    segments = plans[i].segments
+                    found = read_segments(
+                        segments, [next(docs) for _ in segments], plans[i].doc.text
+                    )
+                    tagged[i] = (found, model)
+        if to_russian := [i for i, plan in enumerate(plans) if plan.route == "ru"]:
+            found_ru = russian.tag(russian.load_models(), [plans[i].segments for i in to_russian])
+            tagged.update(
+                (i, (t, russian.MODEL_LABEL)) for i, t in zip(to_russian, found_ru, strict=True)
+            )
+        for i, plan in enumerate(plans):
+            found, model = tagged.get(i, (Tagged(entities=[], sentence_starts=[]), NO_MODEL))
+            results.append(_build(plan, found, model))
     return results
 
 

@@ -241,7 +241,7 @@ def _strip(text: str) -> str:
     return text
 
 
-def _day_value(year: int | None, month: int, day: int) -> str | None:
+def day_value(year: int | None, month: int, day: int) -> str | None:
     # Validate against a leap year when the year is unknown, so February 29 survives.
     if day > calendar.monthrange(year if year is not None else 2000, month)[1]:
         return None
@@ -250,7 +250,7 @@ def _day_value(year: int | None, month: int, day: int) -> str | None:
     )
 
 
-def _past_year(month: int, day: int, reference: date) -> int | None:
+def past_year(month: int, day: int, reference: date) -> int | None:
     """The latest year in which month/day falls on or before the reference (within 8 years)."""
     year = (
         reference.year if (month, day) <= (reference.month, reference.day) else reference.year - 1
@@ -274,7 +274,7 @@ def _explicit(text: str, reference: date | None) -> Normalised | None:
     if match := _BARE_YEAR.match(text):
         return Normalised(match["y"], "year")
     if match := _ISO_DAY.match(text):
-        value = _day_value(int(match["y"]), int(match["m"]), int(match["d"]))
+        value = day_value(int(match["y"]), int(match["m"]), int(match["d"]))
         return Normalised(value, "day") if value and 1 <= int(match["m"]) <= 12 else None
     if match := _ISO_MONTH.match(text):
         return Normalised(f"{match['y']}-{match['m']}", "month")
@@ -283,12 +283,12 @@ def _explicit(text: str, reference: date | None) -> Normalised | None:
     if match := _MONTH_DAY.match(text) or _DAY_MONTH.match(text):
         month, day = _month_number(match["m"]), _day_number(match["d"])
         if match["y"]:
-            value = _day_value(int(match["y"]), month, day)
+            value = day_value(int(match["y"]), month, day)
         elif reference is not None:
-            year = _past_year(month, day, reference)
-            value = _day_value(year, month, day) if year is not None else None
+            year = past_year(month, day, reference)
+            value = day_value(year, month, day) if year is not None else None
         else:
-            value = _day_value(None, month, day)
+            value = day_value(None, month, day)
         return Normalised(value, "day") if value else _UNKNOWN
     if match := _SEASON.match(text):
         return Normalised(f"{match['y']}-{_SEASONS[match['s'].lower()]}", "season")
@@ -445,24 +445,38 @@ def extract_dates(
     """Date mentions from NER DATE/TIME spans plus the rule pass, each normalised."""
     spans = _merge_ranges(text, [_Candidate(s, e, "ner") for s, e in sorted(ner_spans)])
     spans = _add_rules(spans, _rule_spans(text))
-    mentions = []
-    for span in spans:
-        surface = text[span.start : span.end]
-        reading = normalise(surface, reference)
-        source = span.source
-        if dateline is not None and dateline[0] <= span.start and span.end <= dateline[1]:
-            source = "dateline"
-        mentions.append(
-            DateMention(
-                text=surface,
-                start=span.start,
-                end=span.end,
-                value=reading.value,
-                granularity=reading.granularity,
-                start_value=reading.start_value,
-                end_value=reading.end_value,
-                relative=reading.relative,
-                source=source,
-            )
+    return [
+        date_mention(
+            text,
+            span.start,
+            span.end,
+            normalise(text[span.start : span.end], reference),
+            span.source,
+            dateline,
         )
-    return mentions
+        for span in spans
+    ]
+
+
+def date_mention(
+    text: str,
+    start: int,
+    end: int,
+    reading: Normalised,
+    source: str,
+    dateline: tuple[int, int] | None,
+) -> DateMention:
+    """The record of one date span; inside the dateline its source is "dateline"."""
+    if dateline is not None and dateline[0] <= start and end <= dateline[1]:
+        source = "dateline"
+    return DateMention(
+        text=text[start:end],
+        start=start,
+        end=end,
+        value=reading.value,
+        granularity=reading.granularity,
+        start_value=reading.start_value,
+        end_value=reading.end_value,
+        relative=reading.relative,
+        source=source,
+    )

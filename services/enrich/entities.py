@@ -19,16 +19,21 @@ Salience: each mention weighs 3 in the headline, 2 in the first paragraph, 0.5 i
 byline, elsewhere 1 falling to 0.5 at the end of the text; an entity's salience is its
 share of all the weight, so saliences sum to 1 (as in Google Cloud NL).
 
-Ids: countries (GPE) get {"iso3166": alpha-2} from pycountry's names plus a short table of
-usual English names; names that are ambiguous ("Georgia") or unknown get no id.
+Ids: countries (GPE, or LOC that names a country) get {"iso3166": alpha-2} from pycountry's
+names plus a short table of usual English names; names that are ambiguous ("Georgia") or
+unknown get no id.
+
+Other languages: a ``Naming`` gives each mention its dictionary form (Russian inflects
+names: "Путина", "Путиным" -> "Путин"); keys, merging and canonical names use that form,
+while mentions keep the text as written.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 
 import pycountry
@@ -56,7 +61,7 @@ _ORG_FAMILY = frozenset({"ORG", "PRODUCT"})
 _LEADING_THE = re.compile(r"the\s+", re.IGNORECASE)
 _THE_IS_PART_OF_THE_NAME = frozenset({"hague"})
 _POSSESSIVE = re.compile(r"['’]s?$")
-_STRIP = " \t\xa0\n,;:!?\"“”‘’'()[]"
+_STRIP = " \t\xa0\n,;:!?\"“”‘’'()[]«»„"
 
 _COUNTRY_ALIASES = {
     "russia": "RU",
@@ -98,8 +103,8 @@ _AMBIGUOUS_COUNTRY_NAMES = frozenset({"georgia", "jersey", "guinea", "congo", "k
 def _country_index() -> dict[str, str]:
     index: dict[str, str] = {}
     for country in pycountry.countries:
-        for field in ("name", "common_name", "official_name"):
-            value = getattr(country, field, None)
+        for attribute in ("name", "common_name", "official_name"):
+            value = getattr(country, attribute, None)
             if isinstance(value, str):
                 index[value.casefold()] = country.alpha_2
     index.update(_COUNTRY_ALIASES)
@@ -114,7 +119,27 @@ def country_code(name: str) -> str | None:
 
 
 def _key(text: str) -> str:
-    return " ".join(text.replace("’", "'").casefold().split())
+    return " ".join(text.replace("’", "'").replace("ё", "е").replace("Ё", "Е").casefold().split())
+
+
+def _same_forms(mentions: Sequence[tuple[str, str]]) -> list[str]:
+    return [surface for surface, _ in mentions]
+
+
+def _english_place(name: str, label: str) -> str:
+    return "GPE" if label == "LOC" and country_code(name) else label
+
+
+@dataclass(frozen=True, slots=True)
+class Naming:
+    """How one language names things: dictionary forms, place labels and country ids."""
+
+    forms: Callable[[Sequence[tuple[str, str]]], list[str]] = field(default=_same_forms)
+    place_label: Callable[[str, str], str] = field(default=_english_place)
+    country: Callable[[str], str | None] = field(default=country_code)
+
+
+ENGLISH = Naming()
 
 
 @dataclass(slots=True)
@@ -122,6 +147,7 @@ class _Mention:
     start: int
     end: int
     text: str
+    form: str
     label: str
     weight: float
     in_title: bool
@@ -202,10 +228,10 @@ def _fits(short: tuple[str, ...], short_label: str, long: tuple[str, ...], long_
 
 def _canonical(mentions: list[_Mention]) -> str:
     pool = [m for m in mentions if not m.in_title] or mentions
-    forms = Counter(" ".join(m.text.split()) for m in pool)
+    forms = Counter(" ".join(m.form.split()) for m in pool)
     first: dict[str, int] = {}
     for m in sorted(pool, key=lambda m: m.start):
-        first.setdefault(" ".join(m.text.split()), m.start)
+        first.setdefault(" ".join(m.form.split()), m.start)
     return max(forms, key=lambda f: (len(f.split()), forms[f], -first[f]))
 
 
@@ -214,20 +240,23 @@ def build_entities(
     spans: Iterable[tuple[int, int, str]],
     zones: Zones,
     sentence_of: Callable[[int], int | None],
+    naming: Naming = ENGLISH,
 ) -> list[Entity]:
     """One Entity per distinct thing named in the text, most salient first."""
-    groups: dict[str, list[_Mention]] = {}
+    kept: list[tuple[int, int, str]] = []
     for start, end, label in spans:
         if label not in KEPT_LABELS:
             continue
         trimmed = _trim(text, start, end)
-        if trimmed is None:
-            continue
-        start, end = trimmed
-        surface = text[start:end]
+        if trimmed is not None:
+            kept.append((*trimmed, label))
+    forms = naming.forms([(text[start:end], label) for start, end, label in kept])
+    groups: dict[str, list[_Mention]] = {}
+    for (start, end, label), form in zip(kept, forms, strict=True):
         in_title = zones.title is not None and zones.title.contains(start, end)
-        mention = _Mention(start, end, surface, label, zones.weight(start, end), in_title)
-        groups.setdefault(_key(surface), []).append(mention)
+        weight = zones.weight(start, end)
+        mention = _Mention(start, end, text[start:end], form, label, weight, in_title)
+        groups.setdefault(_key(form), []).append(mention)
     if not groups:
         return []
 
@@ -257,10 +286,10 @@ def build_entities(
     entities = []
     for mentions in merged.values():
         mentions.sort(key=lambda m: m.start)
-        label = _majority(mentions)
         name = _canonical(mentions)
+        label = naming.place_label(name, _majority(mentions))
         ids: dict[str, str] = {}
-        if label == "GPE" and (code := country_code(name)):
+        if label == "GPE" and (code := naming.country(name)):
             ids["iso3166"] = code
         entities.append(
             Entity(

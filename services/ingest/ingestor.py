@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 from redis.exceptions import RedisError
 from watchfiles import Change, awatch
 
-from services.ingest.extract import ExtractionError, extract, media_type_for
 from services.ingest.files import (
     FileState,
     destination,
@@ -28,9 +25,9 @@ from services.ingest.files import (
 )
 from services.ingest.files import scan as scan_inbox
 from services.ingest.publisher import RawPublisher
+from services.ingest.reader import ReadError, read_document
 from shared import metrics
 from shared.deadletter import dead_letter_fields
-from shared.models import RawDocument, SourceFile, content_id
 from shared.settings import Settings
 
 log = structlog.stdlib.get_logger("dropwire.ingest")
@@ -145,51 +142,19 @@ class Ingestor:
         if not is_candidate(path, self.inbox):
             return "skipped"
         rel = str(path.relative_to(self.inbox))
-        doc_id: str | None = None
         try:
-            state = file_state(path)
-            if state is None:
-                return "skipped"
-            if state.size > self.settings.max_file_bytes:
-                raise ExtractionError(
-                    "too_large",
-                    f"file is {state.size} bytes, over the limit of "
-                    f"{self.settings.max_file_bytes} (DROPWIRE_MAX_FILE_BYTES)",
-                )
-            if media_type_for(path.name) is None:
-                raise ExtractionError("unsupported", f"unsupported file type {path.suffix!r}")
-            data = await asyncio.to_thread(path.read_bytes)
-            doc_id = content_id(data)
-            extracted = await asyncio.to_thread(
-                extract, data, path.name, max_text_chars=self.settings.max_text_chars
-            )
-        except ExtractionError as exc:
-            return await self._fail(path, rel, exc.reason, exc.message, doc_id)
-        except OSError as exc:
-            if not path.exists():  # noqa: ASYNC240 - gone meanwhile: nothing to fail
-                return "skipped"
-            return await self._fail(path, rel, "unreadable", f"{type(exc).__name__}: {exc}", doc_id)
-
+            doc = await asyncio.to_thread(read_document, path, rel, self.settings)
+        except FileNotFoundError:
+            return "skipped"  # gone (renamed or deleted) meanwhile: nothing to fail
+        except ReadError as exc:
+            return await self._fail(path, rel, exc.reason, exc.message, exc.doc_id)
+        doc_id = doc.id
         archive_root = self.settings.archive_dir.resolve()
         archive_dest = destination(path, self.inbox, archive_root, doc_id[:12])
-        doc = RawDocument(
-            id=doc_id,
-            source=SourceFile(
-                path=rel,
-                archived_as=str(archive_dest.relative_to(archive_root)),
-                name=path.name,
-                size=len(data),
-                mtime=datetime.fromtimestamp(state.mtime_ns / 1e9, UTC),
-                media_type=extracted.media_type,
-                encoding=extracted.encoding,
-            ),
-            text=extracted.text,
-            metadata=extracted.metadata,
-            trace_id=uuid.uuid4().hex,
-        )
+        doc.source.archived_as = str(archive_dest.relative_to(archive_root))
         created, entry_id = await self.publisher.publish(doc)
         archived = move_file(path, archive_dest)
-        metrics.FILE_BYTES.inc(len(data))
+        metrics.FILE_BYTES.inc(doc.source.size)
         if created:
             metrics.FILES.labels("accepted", "").inc()
             self.stats.accepted += 1

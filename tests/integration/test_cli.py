@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -158,3 +159,29 @@ async def test_show_prints_the_record_with_its_entities(
     assert "PERSON" in out and record.id in out
     missing = _cli(settings, "show", "0000000000", check=False)
     assert missing.returncode == 1 and "no published record" in missing.stderr
+
+
+async def test_ingest_paths_is_a_backfill_with_a_summary(
+    settings: Settings, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    source = tmp_path / "old-archive"
+    (source / "2019").mkdir(parents=True)
+    (source / "2019" / "a.txt").write_text("Report A\n\nText about Caracas.\n")
+    (source / "2019" / "b.md").write_text("# Report B\n\nText about Moscow.\n")
+    (source / "copy-of-a.txt").write_text("Report A\n\nText about Caracas.\n")
+    (source / "empty.txt").write_text("")
+    single = tmp_path / "single.txt"
+    single.write_text("Single\n\nOne more file.\n")
+
+    proc = _cli(settings, "ingest", str(source), str(single), check=False)
+
+    assert proc.returncode == 1  # one file failed
+    assert "5 files: 3 accepted, 1 duplicate, 1 failed" in proc.stdout
+    assert "failed: empty.txt: empty" in proc.stderr
+    raw = await redis_client.xrange(settings.streams.raw)
+    assert sorted(f["id"] for _i, f in raw) == sorted({f["id"] for _i, f in raw})
+    assert len(raw) == 3
+    assert (source / "2019" / "a.txt").exists()  # a backfill moves nothing
+
+    again = _cli(settings, "ingest", str(single))
+    assert "1 files: 0 accepted, 1 duplicate, 0 failed" in again.stdout

@@ -1,0 +1,387 @@
+"""Russian NER: slovnet's news model (natasha's wheel), names in their dictionary form.
+
+Models
+    natasha 1.6.0 ships the navec news embeddings and the slovnet NER model inside its
+    wheel; they are read from there by path, without importing ``natasha`` itself (its
+    ``__init__`` imports pymorphy2 and the yargy grammars: a second of import time for
+    nothing we use). Loading takes about 2 s and 240 MB, so it happens on the first
+    Russian document, once per process, under a lock (the service enriches in a thread).
+
+Names
+    Russian inflects names ("Путина", "Путиным", "Венесуэлы"), so mentions are grouped by
+    their nominative form from pymorphy3 (pymorphy2, natasha's own lemmatiser, does not
+    import on Python 3.11+):
+
+    * PERSON: each word takes its first-name / surname / patronymic reading, in the gender
+      of the first name when there is one ("Юлии Навальной" -> "Юлия Навальная"); surnames
+      that decline like adjectives ("Навального") and unknown foreign ones ("Болтона") are
+      put in the nominative too; indeclinable ones ("Мадуро", "Шойгу") stay as written. A
+      lone surname that has several nominatives ("Захарова": Захаров or Захарова) takes the
+      one that a fuller name in the same document ends with.
+    * ORG / LOC: words up to the first noun (the head) go to the nominative, in the head's
+      gender and number; what follows the head is a genitive complement and is kept
+      ("Министерства иностранных дел" -> "Министерство иностранных дел",
+      "Государственной думы" -> "Государственная дума"). Acronyms and Latin words are kept.
+
+Places
+    A LOC whose nominative is a country ("России" -> "Россия") becomes GPE with its ISO
+    code, from pycountry's Russian translations plus a short table of usual names ("США",
+    "Великобритания", "Белоруссия"); a handful of capitals and big cities become GPE too.
+"""
+
+from __future__ import annotations
+
+import gettext
+import importlib.util
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pycountry
+import razdel
+from navec import Navec
+from pymorphy3 import MorphAnalyzer
+from slovnet import NER
+
+from services.enrich.nlp import Segment, Tagged
+
+MODEL_LABEL = "ru_slovnet_ner_news_v1-natasha-1.6.0"
+_EMBEDDING = "data/emb/navec_news_v1_1B_250K_300d_100q.tar"
+_NER_MODEL = "data/model/slovnet_ner_news_v1.tar"
+_LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC"}
+_PARAGRAPH = re.compile(r"\n[ \t\xa0]*\n")
+
+
+@dataclass(frozen=True, slots=True)
+class RussianModels:
+    """slovnet NER (with navec) and pymorphy3, loaded once per process."""
+
+    ner: Any  # slovnet.NER: untyped
+    morph: MorphAnalyzer
+
+
+_LOCK = threading.Lock()
+_MODELS: list[RussianModels] = []
+
+
+def _natasha_dir() -> Path:
+    """natasha's package folder, found without running its ``__init__``."""
+    spec = importlib.util.find_spec("natasha")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the natasha package (which ships the Russian models) is missing")
+    return Path(spec.origin).parent
+
+
+def load_models() -> RussianModels:
+    """The Russian models, loaded on first use and shared by every later call."""
+    with _LOCK:
+        if not _MODELS:
+            base = _natasha_dir()
+            embedding = Navec.load(str(base / _EMBEDDING))
+            ner = NER.load(str(base / _NER_MODEL))
+            ner.navec(embedding)
+            _MODELS.append(RussianModels(ner=ner, morph=MorphAnalyzer(lang="ru")))
+        return _MODELS[0]
+
+
+def models_loaded() -> bool:
+    return bool(_MODELS)
+
+
+def _sentence_starts(segment: Segment) -> Iterable[int]:
+    """Sentence starts from razdel, which never splits at a blank line itself."""
+    text = segment.text
+    cuts = [0] + [m.end() for m in _PARAGRAPH.finditer(text)]
+    ends = [m.start() for m in _PARAGRAPH.finditer(text)] + [len(text)]
+    for low, high in zip(cuts, ends, strict=True):
+        for sentence in razdel.sentenize(text[low:high]):
+            yield segment.start + low + sentence.start
+
+
+def tag(models: RussianModels, plans: Sequence[Sequence[Segment]]) -> list[Tagged]:
+    """NER spans (as PERSON/ORG/LOC) and sentence starts for each document's segments."""
+    texts = [segment.text for segments in plans for segment in segments]
+    markups = iter(models.ner.map(texts))
+    tagged = []
+    for segments in plans:
+        entities: list[tuple[int, int, str]] = []
+        starts: set[int] = set()
+        for segment in segments:
+            markup = next(markups)
+            entities.extend(
+                (segment.start + span.start, segment.start + span.stop, _LABELS[span.type])
+                for span in markup.spans
+                if span.type in _LABELS
+            )
+            starts.update(_sentence_starts(segment))
+        tagged.append(Tagged(entities=entities, sentence_starts=sorted(starts)))
+    return tagged
+
+
+# --- dictionary forms --------------------------------------------------------------------
+
+_CYRILLIC_WORD = re.compile(r"^[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*$")
+_PERSON_TAGS = frozenset({"Name", "Surn", "Patr"})
+_TOKEN = re.compile(r"\S+")
+
+
+def _recase(form: str, original: str) -> str:
+    """The lemma written with the original's case, part by part across hyphens."""
+    if original.isupper() and len(original) > 1:
+        return form.upper()
+    parts, originals = form.split("-"), original.split("-")
+    if len(parts) != len(originals):
+        return form.capitalize() if original[:1].isupper() else form
+    return "-".join(
+        part.capitalize() if source[:1].isupper() else part
+        for part, source in zip(parts, originals, strict=True)
+    )
+
+
+def _declinable(word: str) -> bool:
+    return bool(_CYRILLIC_WORD.match(word)) and not (word.isupper() and len(word) > 1)
+
+
+def _nominative(parse: Any, gender: str | None = None) -> str:
+    grammemes = {"nomn"}
+    if gender and "plur" not in parse.tag:
+        grammemes.add(gender)
+    inflected = parse.inflect(grammemes) or parse.inflect({"nomn"})
+    return str(inflected.word) if inflected is not None else str(parse.word)
+
+
+def _person_parses(morph: MorphAnalyzer, word: str, gender: str | None) -> list[Any]:
+    """Readings of a name word, the likeliest first: name tags, then adjective, then noun."""
+    parses = morph.parse(word)
+    named = [p for p in parses if _PERSON_TAGS & p.tag.grammemes]
+    if any("Fixd" in p.tag for p in named):
+        return []  # indeclinable: "Мадуро", "Шойгу"
+    for pool in (
+        named,
+        [p for p in parses if p.tag.POS == "ADJF"],
+        [p for p in parses if p.tag.POS == "NOUN" and "sing" in p.tag and "Fixd" not in p.tag],
+    ):
+        if pool:
+            if gender is not None:
+                agreeing = [p for p in pool if p.tag.gender in (gender, "ms-f")]
+                pool = agreeing or pool
+            return pool
+    return []
+
+
+def _person_form(morph: MorphAnalyzer, surface: str) -> tuple[str, list[str]]:
+    """The nominative of a person's name, and the other nominatives of a lone word."""
+    words = _TOKEN.findall(surface)
+    gender = None
+    first = morph.parse(words[0]) if words and _declinable(words[0]) else []
+    names = [p for p in first if "Name" in p.tag]
+    if len(words) > 1 and names:
+        gender = names[0].tag.gender
+    out = []
+    alternatives: list[str] = []
+    for word in words:
+        if not _declinable(word):
+            out.append(word)
+            continue
+        parses = _person_parses(morph, word, gender)
+        if not parses:
+            out.append(word)
+            continue
+        out.append(_recase(_nominative(parses[0]), word))
+        if len(words) == 1:
+            alternatives = list(dict.fromkeys(_recase(_nominative(p), word) for p in parses[1:]))
+    return " ".join(out), alternatives
+
+
+def _phrase_form(morph: MorphAnalyzer, surface: str) -> str:
+    """The nominative of an ORG/LOC phrase: words up to the head noun agree with it."""
+    words = _TOKEN.findall(surface)
+    parses = [morph.parse(w)[0] if _declinable(w) else None for w in words]
+    head = next((i for i, p in enumerate(parses) if p is not None and p.tag.POS == "NOUN"), None)
+    if head is None:
+        return surface
+    head_parse: Any = parses[head]
+    number = "plur" if "plur" in head_parse.tag else "sing"
+    gender = head_parse.tag.gender
+    out = []
+    for index, (word, parse) in enumerate(zip(words, parses, strict=True)):
+        if parse is None or index > head:
+            out.append(word)
+            continue
+        if index == head:
+            out.append(_recase(_nominative(parse), word))
+            continue
+        adjectives = [
+            p
+            for p in morph.parse(word)
+            if p.tag.POS in ("ADJF", "PRTF") and p.tag.case == head_parse.tag.case
+        ]
+        if not adjectives:
+            out.append(word)
+            continue
+        wanted = {"nomn", number} | ({gender} if gender and number == "sing" else set())
+        inflected = adjectives[0].inflect(wanted)
+        out.append(_recase(str(inflected.word), word) if inflected is not None else word)
+    return " ".join(out)
+
+
+def name_forms(morph: MorphAnalyzer, mentions: Sequence[tuple[str, str]]) -> list[str]:
+    """The dictionary form of each (surface, label) mention of one document."""
+    forms: list[str] = []
+    lone: dict[int, list[str]] = {}
+    for index, (surface, label) in enumerate(mentions):
+        if label == "PERSON":
+            form, alternatives = _person_form(morph, surface)
+            if alternatives:
+                lone[index] = alternatives
+        else:
+            form = _phrase_form(morph, surface)
+        forms.append(form)
+    if lone:
+        surnames = {
+            form.split()[-1]
+            for form, (_, label) in zip(forms, mentions, strict=True)
+            if label == "PERSON" and len(form.split()) > 1
+        }
+        for index, alternatives in lone.items():
+            if forms[index] not in surnames:
+                forms[index] = next((a for a in alternatives if a in surnames), forms[index])
+    return forms
+
+
+# --- places ------------------------------------------------------------------------------
+
+_COUNTRY_ALIASES = {
+    "россия": "RU",
+    "рф": "RU",
+    "российская федерация": "RU",
+    "сша": "US",
+    "америка": "US",
+    "соединенные штаты": "US",
+    "соединенные штаты америки": "US",
+    "великобритания": "GB",
+    "британия": "GB",
+    "соединенное королевство": "GB",
+    "белоруссия": "BY",
+    "беларусь": "BY",
+    "молдавия": "MD",
+    "молдова": "MD",
+    "киргизия": "KG",
+    "киргизстан": "KG",
+    "кыргызстан": "KG",
+    "южная корея": "KR",
+    "северная корея": "KP",
+    "кндр": "KP",
+    "кнр": "CN",
+    "чехия": "CZ",
+    "иран": "IR",
+    "сирия": "SY",
+    "венесуэла": "VE",
+    "боливия": "BO",
+    "ватикан": "VA",
+    "палестина": "PS",
+    "тайвань": "TW",
+    "македония": "MK",
+    "северная македония": "MK",
+    "голландия": "NL",
+    "нидерланды": "NL",
+    "кот-д'ивуар": "CI",
+}
+# Cities are GPE in the OntoNotes scheme the English model follows.
+_CITIES = frozenset(
+    [
+        "москва",
+        "петербург",
+        "санкт-петербург",
+        "киев",
+        "минск",
+        "ереван",
+        "тбилиси",
+        "баку",
+        "астана",
+        "алма-ата",
+        "алматы",
+        "ташкент",
+        "бишкек",
+        "душанбе",
+        "кишинев",
+        "рига",
+        "вильнюс",
+        "таллин",
+        "варшава",
+        "берлин",
+        "париж",
+        "лондон",
+        "вашингтон",
+        "нью-йорк",
+        "пекин",
+        "токио",
+        "брюссель",
+        "женева",
+        "вена",
+        "рим",
+        "мадрид",
+        "анкара",
+        "стамбул",
+        "тегеран",
+        "дамаск",
+        "каракас",
+        "гавана",
+        "богота",
+        "лима",
+        "мехико",
+        "буэнос-айрес",
+        "бразилиа",
+        "ла-пас",
+        "манагуа",
+        "новосибирск",
+        "екатеринбург",
+        "казань",
+        "грозный",
+        "калининград",
+        "владивосток",
+        "севастополь",
+        "симферополь",
+        "донецк",
+        "луганск",
+        "харьков",
+        "одесса",
+    ]
+)
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.replace("ё", "е").replace("Ё", "Е").casefold().split())
+
+
+@cache
+def _country_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    try:
+        translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ru"])
+    except OSError:
+        translation = None
+    if translation is not None:
+        for country in pycountry.countries:
+            for field in ("name", "common_name", "official_name"):
+                value = getattr(country, field, None)
+                if isinstance(value, str):
+                    index[_fold(translation.gettext(value))] = country.alpha_2
+    index.update(_COUNTRY_ALIASES)
+    return index
+
+
+def country_code(name: str) -> str | None:
+    """ISO 3166 alpha-2 for a Russian country name in the nominative; None when unknown."""
+    return _country_index().get(_fold(name))
+
+
+def place_label(name: str, label: str) -> str:
+    """GPE for countries and the cities in the table, else the label as tagged."""
+    if label in ("LOC", "GPE") and (country_code(name) or _fold(name) in _CITIES):
+        return "GPE"
+    return label
