@@ -277,6 +277,36 @@ def tail(
                     return
 
 
+@app.command()
+def replay(
+    paths: list[Path] = typer.Argument(  # noqa: B008 - typer's declaration style
+        None, help="Archived files or folders to replay. None: the whole archive."
+    ),
+) -> None:
+    """Re-enrich archived documents (after an enricher upgrade, or a fix).
+
+    Sinks write a replayed record again only if the enricher version changed.
+    Example: dropwire replay archive/2019
+    """
+    import asyncio
+
+    from services.ingest.backfill import backfill, expand
+
+    settings = _settings()
+    archive = settings.archive_dir.resolve()
+    targets = [p.resolve() for p in paths] if paths else [archive]
+    for target in targets:
+        if target != archive and archive not in target.parents:
+            raise _Fail(f"{target} is not inside the archive {archive}")
+    files = [(p, str(p.relative_to(archive))) for p, _name in expand(targets)]
+    result = asyncio.run(backfill(files, settings, replay=True))
+    for name, reason, message in result.failed:
+        typer.echo(f"failed: {name}: {reason}: {message}", err=True)
+    typer.echo(f"{len(files)} files: {result.accepted} replayed, {len(result.failed)} failed")
+    if result.failed:
+        raise typer.Exit(1)
+
+
 _STYLES = {
     "PERSON": "bold cyan",
     "ORG": "bold magenta",

@@ -167,7 +167,7 @@ def _person_parses(morph: MorphAnalyzer, word: str, gender: str | None) -> list[
     ):
         if pool:
             if gender is not None:
-                agreeing = [p for p in pool if p.tag.gender in (gender, "ms-f")]
+                agreeing = [p for p in pool if {gender, "ms-f"} & p.tag.grammemes]
                 pool = agreeing or pool
             return pool
     return []

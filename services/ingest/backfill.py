@@ -47,8 +47,11 @@ async def backfill(
     files: list[tuple[Path, str]],
     settings: Settings,
     on_file: Callable[[str, str], None] = lambda name, outcome: None,
+    *,
+    replay: bool = False,
 ) -> BackfillResult:
-    """Publish every file; ``on_file(name, outcome)`` reports progress."""
+    """Publish every file; ``on_file(name, outcome)`` reports progress. ``replay`` re-publishes
+    archived files even though their content ids were seen (``name`` is their archive path)."""
     result = BackfillResult()
     redis = connect(settings)
     try:
@@ -63,7 +66,9 @@ async def backfill(
                 result.failed.append((name, reason, message))
                 on_file(name, "failed")
                 continue
-            created, _entry = await publisher.publish(doc)
+            if replay:
+                doc.source.archived_as = name
+            created, _entry = await publisher.publish(doc, force=replay)
             if created:
                 result.accepted += 1
             else:

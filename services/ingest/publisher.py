@@ -40,8 +40,14 @@ class RawPublisher:
         """Record a failure on the dead-letter stream, where operators look for them."""
         await self._redis.xadd(self._names.dead_letter, fields)  # type: ignore[arg-type]
 
-    async def publish(self, doc: RawDocument) -> tuple[bool, str]:
-        """Returns (True, entry id) when accepted now, (False, earlier entry id) for a duplicate."""
+    async def publish(self, doc: RawDocument, *, force: bool = False) -> tuple[bool, str]:
+        """Returns (True, entry id) when accepted now, (False, earlier entry id) for a duplicate.
+
+        ``force`` publishes even a content id seen before: a replay (re-enrich what is already
+        archived, e.g. after an enricher upgrade)."""
+        if force:
+            entry_id = await self._redis.xadd(self._names.raw, encode_raw(doc))  # type: ignore[arg-type]
+            return True, str(entry_id)
         flat: list[str] = []
         for key, value in encode_raw(doc).items():
             flat += [key, value]

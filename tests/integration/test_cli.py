@@ -25,6 +25,7 @@ from shared.models import (
 )
 from shared.settings import Settings
 from shared.streams import ensure_groups
+from shared.wire import decode_raw
 from tests.conftest import service_env
 
 pytestmark = pytest.mark.integration
@@ -185,3 +186,24 @@ async def test_ingest_paths_is_a_backfill_with_a_summary(
 
     again = _cli(settings, "ingest", str(single))
     assert "1 files: 0 accepted, 1 duplicate, 0 failed" in again.stdout
+
+
+async def test_replay_republishes_archived_documents(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    (settings.archive_dir / "2019").mkdir(parents=True)
+    (settings.archive_dir / "2019" / "a.txt").write_text("Report A\n\nText about Caracas.\n")
+    (settings.archive_dir / "b.txt").write_text("Report B\n\nText about Moscow.\n")
+    assert (
+        "1 files: 1 accepted"
+        in _cli(settings, "ingest", str(settings.archive_dir / "b.txt")).stdout
+    )
+
+    out = _cli(settings, "replay").stdout
+
+    assert "2 files: 2 replayed, 0 failed" in out
+    raw = [decode_raw(f) for _i, f in await redis_client.xrange(settings.streams.raw)]
+    assert len(raw) == 3  # b.txt was published before, and again by the replay
+    assert sorted(d.source.archived_as or "" for d in raw[1:]) == ["2019/a.txt", "b.txt"]
+    outside = _cli(settings, "replay", str(settings.inbox), check=False)
+    assert outside.returncode == 1 and "not inside the archive" in outside.stderr
