@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         default=2_000_000, ge=1, description="Extracted text longer than this fails."
     )
+    max_backlog: int = Field(
+        default=10_000,
+        ge=0,
+        description="Ingest pauses while this many raw entries wait for enrich; 0 = no limit.",
+    )
     dedup_ttl_seconds: int = Field(
         default=0,
         ge=0,

@@ -101,7 +101,7 @@ _HEADER_WINDOW = 600
 # lingua sees this much of a document: enough to decide, and fast on long texts.
 LANGUAGE_SAMPLE = 3000
 _LINGUA_LANGUAGES = (Language.ENGLISH, Language.RUSSIAN, Language.UKRAINIAN)
-_NAME_WORD = r"[A-Z][\w'’.-]*"
+_NAME_WORD = r"[A-ZА-ЯЁ][\w'’.-]*"
 _BYLINE = re.compile(
     rf"[ \t\xa0]*\n[ \t\xa0]*\n[ \t\xa0]*(?:By\s+)?"
     rf"(?P<name>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,3}})[ \t\xa0]*\n[ \t\xa0]*\n"
@@ -141,6 +141,8 @@ def find_title(text: str, title: str | None) -> Zone | None:
         return None
     if not _BLANK_LINE.match(text, end):
         return None
+    if len(_CYRILLIC.findall(line)) > len(line) // 2:
+        return Zone(start, start + len(line))  # Russian headlines are in sentence case
     long_words = [w for w in words if len(w) > 3]
     capitalised = sum(w[0].isupper() for w in long_words)
     if long_words and capitalised / len(long_words) >= 0.6:

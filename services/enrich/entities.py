@@ -12,8 +12,8 @@ Merging, in order
        ("SerpomPo" -> "SerpomPo Telegram Channel"). The longer name may occur anywhere in
        the document; if the short name fits more than one entity it joins none.
 
-Canonical name: the fullest form (most words, then most frequent, then first) among the
-mentions outside the headline when there are any.
+Canonical name: the fullest form (most words, then not all capitals, then most frequent,
+then first) among the mentions outside the headline when there are any.
 
 Salience: each mention weighs 3 in the headline, 2 in the first paragraph, 0.5 in the
 byline, elsewhere 1 falling to 0.5 at the end of the text; an entity's salience is its
@@ -232,7 +232,8 @@ def _canonical(mentions: list[_Mention]) -> str:
     first: dict[str, int] = {}
     for m in sorted(pool, key=lambda m: m.start):
         first.setdefault(" ".join(m.form.split()), m.start)
-    return max(forms, key=lambda f: (len(f.split()), forms[f], -first[f]))
+    # Fullest, then not in capitals ("Москва" over the dateline's "МОСКВА"), most used, first.
+    return max(forms, key=lambda f: (len(f.split()), not f.isupper(), forms[f], -first[f]))
 
 
 def build_entities(

@@ -26,7 +26,8 @@ Names
 Places
     A LOC whose nominative is a country ("России" -> "Россия") becomes GPE with its ISO
     code, from pycountry's Russian translations plus a short table of usual names ("США",
-    "Великобритания", "Белоруссия"); a handful of capitals and big cities become GPE too.
+    "Великобритания", "Белоруссия"); a handful of capitals and big cities become GPE too, and
+    seats of power used for the government ("Кремль", "Белый дом") become ORG.
 """
 
 from __future__ import annotations
@@ -291,6 +292,8 @@ _COUNTRY_ALIASES = {
     "нидерланды": "NL",
     "кот-д'ивуар": "CI",
 }
+# Buildings named for the institution they house, as the news uses them.
+_INSTITUTIONS = frozenset({"кремль", "белый дом", "смольный", "пентагон", "лубянка"})
 # Cities are GPE in the OntoNotes scheme the English model follows.
 _CITIES = frozenset(
     [
@@ -381,7 +384,13 @@ def country_code(name: str) -> str | None:
 
 
 def place_label(name: str, label: str) -> str:
-    """GPE for countries and the cities in the table, else the label as tagged."""
+    """GPE for countries and the cities in the table, ORG for seats of power, else as tagged.
+
+    slovnet tags "Кремль" LOC even where it means the government; the English model tags
+    "Kremlin" ORG, and the record should not depend on the language it was written in.
+    """
+    if label in ("LOC", "GPE", "ORG") and _fold(name) in _INSTITUTIONS:
+        return "ORG"
     if label in ("LOC", "GPE") and (country_code(name) or _fold(name) in _CITIES):
         return "GPE"
     return label

@@ -55,6 +55,7 @@ class Ingestor:
     stats: IngestStats = field(default_factory=IngestStats)
     _pending: dict[Path, _Pending] = field(default_factory=dict)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    _room: int = 0
 
     @property
     def inbox(self) -> Path:
@@ -125,8 +126,11 @@ class Ingestor:
             for path in ready:
                 if stop.is_set():
                     return
-                del self._pending[path]
                 try:
+                    await self._wait_for_room(stop)
+                    if stop.is_set():
+                        return
+                    del self._pending[path]
                     await self.handle(path)
                 except RedisError as exc:
                     # The file stays in the inbox; try again once Redis answers.
@@ -136,6 +140,25 @@ class Ingestor:
                     break
             if not ready:
                 await asyncio.sleep(tick)
+
+    async def _wait_for_room(self, stop: asyncio.Event) -> None:
+        """Back-pressure: while enrich is ``max_backlog`` entries behind, files wait in the
+        inbox (nothing is trimmed or dropped). One check grants room for as many files as the
+        backlog has left, so Redis is asked rarely while documents flow."""
+        limit = self.settings.max_backlog
+        if not limit:
+            return
+        if self._room > 0:
+            self._room -= 1
+            return
+        backlog = await self.publisher.backlog(self.settings.enrich_group)
+        if backlog >= limit:
+            log.warning("ingest.backpressure", backlog=backlog, limit=limit)
+            while not stop.is_set() and backlog >= limit:
+                await asyncio.sleep(0.5)
+                backlog = await self.publisher.backlog(self.settings.enrich_group)
+            log.info("ingest.resumed", backlog=backlog, limit=limit)
+        self._room = limit - backlog - 1
 
     async def handle(self, path: Path) -> str:
         """Ingest one complete file. Returns "accepted", "duplicate", "failed" or "skipped"."""

@@ -36,6 +36,16 @@ class RawPublisher:
         self._ttl = dedup_ttl_seconds
         self._script = redis.register_script(_ACCEPT_ONCE)
 
+    async def backlog(self, group: str) -> int:
+        """Raw entries the enrich group has not finished: not yet delivered plus pending."""
+        for info in await self._redis.xinfo_groups(self._names.raw):
+            if info["name"] == group:
+                lag = info.get("lag")
+                if lag is None:  # Redis < 7 does not report lag: the stream length bounds it
+                    return int(await self._redis.xlen(self._names.raw))
+                return int(lag) + int(info["pending"])
+        return int(await self._redis.xlen(self._names.raw))
+
     async def dead_letter(self, fields: dict[str, str]) -> None:
         """Record a failure on the dead-letter stream, where operators look for them."""
         await self._redis.xadd(self._names.dead_letter, fields)  # type: ignore[arg-type]

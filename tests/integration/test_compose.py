@@ -1,8 +1,10 @@
 """The compose file is real: it parses, its Redis is durable and healthy-gated, and each
 service's command, run with the compose environment against the test Redis, works.
 
-Docker cannot run here, so the services run as local processes: the Redis host is pointed
-at the test Redis and each container path is mapped to a temporary folder.
+Docker cannot run here, so the services run as local processes: the Redis URL is pointed
+at the test Redis (the compose one carries a per-service ACL user; tests/integration/
+test_redis_security.py runs those users against a real ACL Redis), the HTTP ports at free
+ones, and each container path is mapped to a temporary folder.
 """
 
 from __future__ import annotations
@@ -26,12 +28,27 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
-_VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+_VAR = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
+# What a user puts in deploy/.env for the ${VAR:?message} variables compose requires.
+REQUIRED = {
+    "REDIS_ADMIN_PASSWORD": "test-admin-password",
+    "REDIS_INGEST_PASSWORD": "test-ingest-password",
+    "REDIS_ENRICH_PASSWORD": "test-enrich-password",
+    "REDIS_PUBLISH_PASSWORD": "test-publish-password",
+    "GRAFANA_ADMIN_PASSWORD": "test-grafana-password",
+}
 
 
 def _interpolate(value: str) -> str:
-    """Compose's ${VAR:-default} with nothing set in the environment: the defaults."""
-    return _VAR.sub(lambda m: m.group(2) or "", value)
+    """Compose's ${VAR:-default} with nothing set: the default; ${VAR:?message}: the value a
+    user sets in deploy/.env (compose refuses to start without it)."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(2) == "?":
+            return REQUIRED[m.group(1)]
+        return m.group(3) or ""
+
+    return _VAR.sub(one, value)
 
 
 def _compose() -> dict[str, Any]:
@@ -44,7 +61,7 @@ def test_compose_redis_is_durable_and_services_wait_for_it() -> None:
     redis = services["redis"]
     assert "--appendonly" in redis["command"]
     assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
-    assert redis["healthcheck"]["test"][-1] == "ping"
+    assert "redis-cli ping" in redis["healthcheck"]["test"][-1]
     for name in ("ingest", "enrich", "publish"):
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
         assert services[name]["build"]["target"] == name
@@ -79,7 +96,10 @@ def _service_env(service: dict[str, Any], settings: Settings, tmp: Path) -> dict
     for key, raw in service["environment"].items():
         value = _interpolate(str(raw))
         if key == "DROPWIRE_REDIS_URL":
+            assert value.startswith(f"redis://{service['command'][0]}:test-")  # its ACL user
             value = settings.redis_url.get_secret_value()
+        elif key.endswith("_HTTP_PORT"):
+            value = env[key]  # a free port, not the container's fixed one
         elif value.startswith("/data/"):
             value = str(tmp / value.removeprefix("/data/"))
         env[key] = value

@@ -131,3 +131,38 @@ async def test_watcher_waits_for_complete_files_and_ignores_temporary_names(
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
+
+
+async def test_backpressure_pauses_ingest_until_enrich_catches_up(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    limited = settings.model_copy(update={"max_backlog": 2})
+    await ensure_groups(redis_client, settings.streams)
+    ingestor = Ingestor(limited, RawPublisher(redis_client, settings.streams))
+    for i in range(4):
+        (settings.inbox / f"r{i}.txt").write_text(f"Report {i}\n\nAbout Minsk.\n")
+    stop = asyncio.Event()
+    task = asyncio.create_task(ingestor.run(stop))
+    try:
+        for _ in range(50):
+            if len(await _raw_docs(redis_client, settings)) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)
+        assert len(await _raw_docs(redis_client, settings)) == 2  # paused at the limit
+        assert len(list(settings.inbox.glob("*.txt"))) == 2  # the rest wait, untouched
+        # enrich catches up: reads and acks what is there
+        got = await redis_client.xreadgroup(
+            settings.enrich_group, "c", {settings.streams.raw: ">"}, count=10
+        )
+        await redis_client.xack(
+            settings.streams.raw, settings.enrich_group, *[i for i, _f in got[0][1]]
+        )
+        for _ in range(50):
+            if len(await _raw_docs(redis_client, settings)) == 4:
+                break
+            await asyncio.sleep(0.1)
+        assert len(await _raw_docs(redis_client, settings)) == 4
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
