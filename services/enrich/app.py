@@ -116,6 +116,7 @@ def build_app(settings: Settings) -> AsgiFastStream:
                 log.info(
                     "enrich.done",
                     doc_id=doc.id,
+                    trace_id=doc.trace_id,
                     entities=len(result.entities),
                     dates=len(result.dates),
                     links=len(result.links),

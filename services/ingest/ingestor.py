@@ -184,6 +184,7 @@ class Ingestor:
             log.info(
                 "ingest.accepted",
                 doc_id=doc_id,
+                trace_id=doc.trace_id,
                 file=rel,
                 media_type=doc.source.media_type,
                 chars=len(doc.text),

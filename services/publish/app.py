@@ -51,6 +51,7 @@ class DeliveryTracker:
             log.info(
                 "publish.published",
                 doc_id=record.id,
+                trace_id=record.trace_id,
                 title=record.enrichment.title or record.metadata.title,
                 file=record.source.path,
                 entities=len(record.enrichment.entities),

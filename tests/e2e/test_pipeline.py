@@ -176,3 +176,21 @@ def test_up_without_redis_url_runs_an_embedded_redis_with_aof(
     assert len(started) == 1
     assert (settings.data_dir / "redis" / "appendonlydir").is_dir()
     assert pipeline.process is not None and pipeline.process.returncode == 0
+
+
+def test_trace_id_travels_from_ingest_into_the_record(
+    settings: Settings, sample_article: Path, tmp_path: Path
+) -> None:
+    pipeline = Pipeline(settings, tmp_path / "logs")
+    with pipeline:
+        shutil.copy(sample_article, settings.inbox / "a.txt")
+        [record] = wait_for(lambda: jsonl_records(settings.outbox), what="a record")
+        wait_for(
+            lambda: any(e.get("event") == "publish.published" for e in pipeline.log_events()),
+            what="the published log line",
+        )
+    trace = record["trace_id"]
+    assert trace
+    by_event = {e["event"]: e for e in pipeline.log_events() if e.get("doc_id") == record["id"]}
+    for event in ("ingest.accepted", "enrich.done", "publish.published"):
+        assert by_event[event]["trace_id"] == trace, event
