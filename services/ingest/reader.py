@@ -30,19 +30,14 @@ def read_document(path: Path, rel: str, settings: Settings) -> RawDocument:
     ``FileNotFoundError`` when the file vanished meanwhile (nothing to fail then)."""
     try:
         st = path.stat()
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise ReadError("unreadable", f"{type(exc).__name__}: {exc}") from exc
-    if st.st_size > settings.max_file_bytes:
-        raise ReadError(
-            "too_large",
-            f"file is {st.st_size} bytes, over the limit of {settings.max_file_bytes} "
-            "(DROPWIRE_MAX_FILE_BYTES)",
-        )
-    if media_type_for(path.name) is None:
-        raise ReadError("unsupported", f"unsupported file type {path.suffix!r}")
-    try:
+        if st.st_size > settings.max_file_bytes:  # checked before reading a byte
+            raise ReadError(
+                "too_large",
+                f"file is {st.st_size} bytes, over the limit of {settings.max_file_bytes} "
+                "(DROPWIRE_MAX_FILE_BYTES)",
+            )
+        if media_type_for(path.name) is None:
+            raise ReadError("unsupported", f"unsupported file type {path.suffix!r}")
         data = path.read_bytes()
     except FileNotFoundError:
         raise
