@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,12 @@ import redis.asyncio as aioredis
 
 from services.publish.sinks.redis_stream import RedisStreamSink
 from shared.deadletter import dead_letter_fields
-from shared.models import (
-    DocumentMetadata,
-    EnrichedRecord,
-    EnricherInfo,
-    Enrichment,
-    Entity,
-    Mention,
-    SourceFile,
-    content_id,
-)
+from shared.models import EnrichedRecord
 from shared.settings import Settings
 from shared.streams import ensure_groups
 from shared.wire import decode_raw
 from tests.conftest import service_env
+from tests.factories import make_entity, make_record
 
 pytestmark = pytest.mark.integration
 
@@ -45,24 +36,13 @@ def _cli(settings: Settings, *args: str, check: bool = True) -> subprocess.Compl
 
 
 def _record(title: str) -> EnrichedRecord:
-    now = datetime.now(UTC)
-    text = f"{title}\n\nVladimir Putin met Nicolas Maduro.\n"
-    putin = Entity(
-        name="Vladimir Putin",
-        label="PERSON",
-        count=1,
-        salience=0.9,
-        mentions=[Mention(start=len(title) + 2, end=len(title) + 16, text="Vladimir Putin")],
-    )
-    return EnrichedRecord(
-        id=content_id(text.encode()),
-        source=SourceFile(path="a.txt", name="a.txt", size=len(text), mtime=now, media_type="txt"),
-        text=text,
-        metadata=DocumentMetadata(title=title),
-        enrichment=Enrichment(
-            entities=[putin], enricher=EnricherInfo(version="t", model="t"), title=title
-        ),
-        ingested_at=now,
+    putin = make_entity("Vladimir Putin", "PERSON", salience=0.9, start=len(title) + 2)
+    return make_record(
+        f"{title}\n\nVladimir Putin met Nicolas Maduro.\n",
+        title=title,
+        enrichment_title=title,
+        version="t",
+        entities=[putin],
     )
 
 

@@ -6,24 +6,15 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
 from services.publish.sinks.redis_stream import RedisStreamSink
-from shared.models import (
-    DocumentMetadata,
-    EnrichedRecord,
-    EnricherInfo,
-    Enrichment,
-    Entity,
-    Mention,
-    SourceFile,
-    content_id,
-)
+from shared.models import EnrichedRecord
 from shared.settings import Settings
+from tests.factories import make_entity, make_record
 
 pytestmark = pytest.mark.integration
 
@@ -48,37 +39,17 @@ def node_example() -> Path:
 
 
 def _record() -> EnrichedRecord:
-    text = "MOSCOW, Jan 28 - Vladimir Putin met Venezuela's elites in Moscow."
-    now = datetime.now(UTC)
-    return EnrichedRecord(
-        id=content_id(text.encode()),
-        source=SourceFile(
-            path="putin.txt", name="putin.txt", size=len(text), mtime=now, media_type="txt"
-        ),
-        text=text,
-        metadata=DocumentMetadata(title="Putin and Venezuela's elites"),
-        enrichment=Enrichment(
-            title="Putin and Venezuela's elites",
-            entities=[
-                Entity(
-                    name="Putin",
-                    label="PERSON",
-                    count=1,
-                    salience=0.9,
-                    mentions=[Mention(start=26, end=31, text="Putin")],
-                ),
-                Entity(
-                    name="Venezuela",
-                    label="GPE",
-                    count=1,
-                    salience=0.5,
-                    mentions=[Mention(start=36, end=45, text="Venezuela")],
-                    ids={"iso3166": "VE"},
-                ),
-            ],
-            enricher=EnricherInfo(version="1.0.0", model="test"),
-        ),
-        ingested_at=now,
+    title = "Putin and Venezuela's elites"
+    return make_record(
+        "MOSCOW, Jan 28 - Vladimir Putin met Venezuela's elites in Moscow.",
+        title=title,
+        enrichment_title=title,
+        version="1.0.0",
+        path="putin.txt",
+        entities=[
+            make_entity("Putin", "PERSON", salience=0.9, start=26),
+            make_entity("Venezuela", "GPE", start=36, ids={"iso3166": "VE"}),
+        ],
     )
 
 

@@ -10,7 +10,6 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,49 +19,13 @@ from pydantic import SecretStr
 
 from services.publish.sinks.base import Rejected
 from services.publish.sinks.postgres import NUL_REPLACEMENT, PostgresSink
-from shared.models import (
-    DocumentMetadata,
-    EnrichedRecord,
-    EnricherInfo,
-    Enrichment,
-    Entity,
-    Mention,
-    SourceFile,
-    content_id,
-)
+from shared.models import DocumentMetadata, EnrichedRecord, EnricherInfo
 from shared.settings import Settings
+from tests.factories import make_entity, make_record
 
 pytestmark = pytest.mark.integration
 
 DSN = os.environ.get("DROPWIRE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _entity(name: str, label: str, count: int = 1, salience: float = 0.5) -> Entity:
-    mentions = [Mention(start=0, end=len(name), text=name)]
-    return Entity(name=name, label=label, count=count, salience=salience, mentions=mentions)
-
-
-def _record(
-    text: str,
-    *,
-    title: str | None = None,
-    version: str = "1",
-    entities: list[Entity] | None = None,
-) -> EnrichedRecord:
-    now = datetime.now(UTC)
-    return EnrichedRecord(
-        id=content_id(text.encode()),
-        source=SourceFile(path="a.txt", name="a.txt", size=len(text), mtime=now, media_type="txt"),
-        text=text,
-        metadata=DocumentMetadata(title=title or text.split("\n")[0], language="en"),
-        enrichment=Enrichment(
-            enricher=EnricherInfo(version=version, model="test"),
-            entities=entities or [],
-            published_at="2019-01-28",
-            word_count=len(text.split()),
-        ),
-        ingested_at=now,
-    )
 
 
 @pytest.fixture
@@ -114,7 +77,7 @@ async def test_migrations_are_idempotent(pg_settings: Settings) -> None:
 
 
 async def test_upsert_by_id_updates_the_row_and_replaces_entities(sink: PostgresSink) -> None:
-    first = _record("Putin met Maduro.", title="Old", entities=[_entity("Putin", "PERSON")])
+    first = make_record("Putin met Maduro.", title="Old", entities=[make_entity("Putin", "PERSON")])
     where = await sink.write([first])
     assert where == [f"postgres:{sink.schema}.records/{first.id}"]
     again = first.model_copy(
@@ -123,7 +86,7 @@ async def test_upsert_by_id_updates_the_row_and_replaces_entities(sink: Postgres
             "enrichment": first.enrichment.model_copy(
                 update={
                     "enricher": EnricherInfo(version="2", model="test"),
-                    "entities": [_entity("Maduro", "PERSON"), _entity("Caracas", "GPE")],
+                    "entities": [make_entity("Maduro", "PERSON"), make_entity("Caracas", "GPE")],
                 }
             ),
         }
@@ -144,7 +107,12 @@ async def test_upsert_by_id_updates_the_row_and_replaces_entities(sink: Postgres
 
 
 async def test_row_columns_and_record_round_trip(sink: PostgresSink) -> None:
-    record = _record("Moscow, 28 January. Text.", entities=[_entity("Moscow", "GPE")])
+    record = make_record(
+        "Moscow, 28 January. Text.",
+        entities=[make_entity("Moscow", "GPE")],
+        published_at="2019-01-28",
+        language="en",
+    )
     await sink.write([record])
     rows = await _query(
         "SELECT schema_version, title, published_at, language, source_path, record::text,"
@@ -164,11 +132,14 @@ async def test_row_columns_and_record_round_trip(sink: PostgresSink) -> None:
 
 
 async def test_entities_queryable_by_child_table_and_gin_index(sink: PostgresSink) -> None:
-    putin = _record(
+    putin = make_record(
         "Putin and Maduro.",
-        entities=[_entity("Putin", "PERSON", 2, 0.9), _entity("Maduro", "PERSON")],
+        entities=[
+            make_entity("Putin", "PERSON", count=2, salience=0.9),
+            make_entity("Maduro", "PERSON"),
+        ],
     )
-    other = _record("Only Caracas here.", entities=[_entity("Caracas", "GPE")])
+    other = make_record("Only Caracas here.", entities=[make_entity("Caracas", "GPE")])
     await sink.write([putin, other])
     s = sink.schema
     joined = await _query(
@@ -188,8 +159,8 @@ async def test_entities_queryable_by_child_table_and_gin_index(sink: PostgresSin
 
 
 async def test_nul_characters_are_replaced_not_rejected(sink: PostgresSink) -> None:
-    record = _record(
-        "before\x00after Putin", title="ti\x00tle", entities=[_entity("Pu\x00tin", "PERSON")]
+    record = make_record(
+        "before\x00after Putin", title="ti\x00tle", entities=[make_entity("Pu\x00tin", "PERSON")]
     )
     where = await sink.write([record])
     assert where == [sink.location(record.id)]
@@ -205,9 +176,11 @@ async def test_nul_characters_are_replaced_not_rejected(sink: PostgresSink) -> N
 
 
 async def test_data_error_rejects_only_that_record(sink: PostgresSink) -> None:
-    good = _record("A good record.", entities=[_entity("Putin", "PERSON")])
-    bad = _record("Count beyond integer.", entities=[_entity("Putin", "PERSON", count=2**40)])
-    also_good = _record("Another good one.")
+    good = make_record("A good record.", entities=[make_entity("Putin", "PERSON")])
+    bad = make_record(
+        "Count beyond integer.", entities=[make_entity("Putin", "PERSON", count=2**40)]
+    )
+    also_good = make_record("Another good one.")
     where = await sink.write([good, bad, also_good])
     assert where[0] == sink.location(good.id)
     assert isinstance(where[1], Rejected)
@@ -219,7 +192,7 @@ async def test_data_error_rejects_only_that_record(sink: PostgresSink) -> None:
 
 
 async def test_same_id_twice_in_one_batch_keeps_the_last(sink: PostgresSink) -> None:
-    a = _record("Same text.", title="first")
+    a = make_record("Same text.", title="first")
     b = a.model_copy(update={"metadata": DocumentMetadata(title="second")})
     assert await sink.write([a, b]) == [sink.location(a.id)] * 2
     assert await _query(f"SELECT title FROM {sink.schema}.records") == [("second",)]
@@ -238,4 +211,4 @@ async def test_unreachable_server_raises(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="pool"):
         await sink.start()
     with pytest.raises(RuntimeError):
-        await sink.write([_record("x")])
+        await sink.write([make_record("x")])

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -15,34 +14,14 @@ import pytest
 import redis
 
 from services.publish.sinks.webhook import verify_signature
-from shared.models import (
-    DocumentMetadata,
-    EnrichedRecord,
-    EnricherInfo,
-    Enrichment,
-    SourceFile,
-    content_id,
-)
 from shared.settings import Settings
 from shared.wire import encode_record
 from tests.conftest import service_env
+from tests.factories import make_record
 from tests.pipeline import jsonl_records, published_entries, wait_for
 
 pytestmark = pytest.mark.integration
 SECRET = "outage-test-secret"
-
-
-def _record(i: int) -> EnrichedRecord:
-    now = datetime.now(UTC)
-    text = f"Report {i}\n\nVladimir Putin spoke in Moscow.\n"
-    return EnrichedRecord(
-        id=content_id(text.encode()),
-        source=SourceFile(path=f"r{i}.txt", name=f"r{i}.txt", size=9, mtime=now, media_type="txt"),
-        text=text,
-        metadata=DocumentMetadata(title=f"Report {i}"),
-        enrichment=Enrichment(enricher=EnricherInfo(version="t", model="t")),
-        ingested_at=now,
-    )
 
 
 def test_webhook_outage_does_not_hold_up_other_sinks(settings: Settings, tmp_path: Path) -> None:
@@ -83,7 +62,12 @@ def test_webhook_outage_does_not_hold_up_other_sinks(settings: Settings, tmp_pat
     )
     client = redis.Redis.from_url(settings.redis_url.get_secret_value())
     try:
-        records = [_record(i) for i in range(5)]
+        records = [
+            make_record(
+                f"Report {i}\n\nVladimir Putin spoke in Moscow.\n", version="t", path=f"r{i}.txt"
+            )
+            for i in range(5)
+        ]
         for record in records:
             client.xadd(settings.streams.enriched, encode_record(record))  # type: ignore[arg-type]
         wait_for(lambda: len(jsonl_records(settings.outbox)) == 5, what="JSONL despite outage")

@@ -11,38 +11,20 @@ import redis.asyncio as aioredis
 
 from services.publish.sinks.jsonl import JsonlSink
 from services.publish.sinks.redis_stream import RedisStreamSink
-from shared.models import (
-    DocumentMetadata,
-    EnrichedRecord,
-    EnricherInfo,
-    Enrichment,
-    SourceFile,
-    content_id,
-)
+from shared.models import EnrichedRecord
 from shared.settings import Settings
+from tests.factories import make_record
 
 pytestmark = pytest.mark.integration
 
 
-def _record(text: str, version: str = "1") -> EnrichedRecord:
-    now = datetime.now(UTC)
-    return EnrichedRecord(
-        id=content_id(text.encode()),
-        source=SourceFile(path="a.txt", name="a.txt", size=len(text), mtime=now, media_type="txt"),
-        text=text,
-        metadata=DocumentMetadata(title=text.split("\n")[0]),
-        enrichment=Enrichment(enricher=EnricherInfo(version=version, model="test"), word_count=3),
-        ingested_at=now,
-    )
-
-
 async def test_jsonl_sink_writes_one_line_per_record_and_skips_redelivery(tmp_path: Path) -> None:
     sink = JsonlSink(tmp_path)
-    a, b = _record("first doc"), _record("second doc")
+    a, b = make_record("first doc"), make_record("second doc")
     await sink.write([a, b])
     await sink.write([a])  # redelivered
     await JsonlSink(tmp_path).write([b])  # redelivered to a restarted service
-    await sink.write([_record("first doc", version="2")])  # a new enricher: written again
+    await sink.write([make_record("first doc", version="2")])  # a new enricher: written again
     day = datetime.now(UTC).date().isoformat()
     lines = (tmp_path / f"{day}.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == [a.id, b.id, a.id]
@@ -53,7 +35,7 @@ async def test_published_stream_has_plain_fields_and_is_idempotent(
     settings: Settings, redis_client: aioredis.Redis
 ) -> None:
     sink = RedisStreamSink(redis_client, settings.streams)
-    a, b = _record("first doc"), _record("second doc")
+    a, b = make_record("first doc"), make_record("second doc")
     first = await sink.write([a, b])
     again = await sink.write([a])
     assert again == first[:1]

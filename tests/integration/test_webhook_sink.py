@@ -9,7 +9,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -24,15 +23,9 @@ from services.publish.sinks.webhook import (
     sign,
     verify_signature,
 )
-from shared.models import (
-    DocumentMetadata,
-    EnrichedRecord,
-    EnricherInfo,
-    Enrichment,
-    SourceFile,
-    content_id,
-)
+from shared.models import EnrichedRecord
 from shared.settings import Settings
+from tests.factories import make_record
 
 pytestmark = pytest.mark.integration
 
@@ -132,18 +125,6 @@ def _settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def _record(text: str) -> EnrichedRecord:
-    now = datetime.now(UTC)
-    return EnrichedRecord(
-        id=content_id(text.encode()),
-        source=SourceFile(path="a.txt", name="a.txt", size=len(text), mtime=now, media_type="txt"),
-        text=text,
-        metadata=DocumentMetadata(title=text),
-        enrichment=Enrichment(enricher=EnricherInfo(version="1", model="test")),
-        ingested_at=now,
-    )
-
-
 async def _write(settings: Settings, records: list[EnrichedRecord]) -> list[str | Rejected]:
     sink = WebhookSink(settings)
     await sink.start()
@@ -157,7 +138,7 @@ async def test_retries_503_then_delivers_each_record_once_signed(
     server: Server, tmp_path: Path
 ) -> None:
     server.behaviour = lambda n: (503, b"busy", {}, 0.0) if n <= 2 else (204, b"", {}, 0.0)
-    records = [_record(f"document number {i}") for i in range(12)]  # > the concurrency of 8
+    records = [make_record(f"document number {i}") for i in range(12)]  # > the concurrency of 8
     where = await _write(_settings(tmp_path, server.url), records)
     assert where == [f"webhook:{server.url.split('?')[0]} 204"] * 12  # no query string
     assert server.attempts() == {r.id: 3 for r in records}
@@ -175,7 +156,7 @@ async def test_posts_of_a_batch_run_concurrently_but_bounded(
     server: Server, tmp_path: Path
 ) -> None:
     server.behaviour = lambda n: (200, b"", {}, 0.2)
-    records = [_record(f"parallel {i}") for i in range(20)]
+    records = [make_record(f"parallel {i}") for i in range(20)]
     started = time.monotonic()
     where = await _write(_settings(tmp_path, server.url), records)
     assert all(isinstance(w, str) for w in where)
@@ -185,7 +166,7 @@ async def test_posts_of_a_batch_run_concurrently_but_bounded(
 
 async def test_400_is_rejected_without_retry(server: Server, tmp_path: Path) -> None:
     server.behaviour = lambda n: (400, b'{"error": "bad\nfield"}', {}, 0.0)
-    record = _record("rejected at once")
+    record = make_record("rejected at once")
     (result,) = await _write(_settings(tmp_path, server.url), [record])
     assert isinstance(result, Rejected)
     assert "400" in result.reason and '"error": "bad field"' in result.reason
@@ -197,7 +178,7 @@ async def test_always_failing_server_is_rejected_after_max_attempts(
     server: Server, tmp_path: Path
 ) -> None:
     server.behaviour = lambda n: (500, b"boom", {}, 0.0)
-    record = _record("never accepted")
+    record = make_record("never accepted")
     (result,) = await _write(_settings(tmp_path, server.url, webhook_max_attempts=3), [record])
     assert isinstance(result, Rejected)
     assert "after 3 attempts" in result.reason and "HTTP 500: boom" in result.reason
@@ -206,7 +187,7 @@ async def test_always_failing_server_is_rejected_after_max_attempts(
 
 async def test_timeouts_are_retried(server: Server, tmp_path: Path) -> None:
     server.behaviour = lambda n: (200, b"late", {}, 1.5) if n == 1 else (200, b"ok", {}, 0.0)
-    record = _record("slow first time")
+    record = make_record("slow first time")
     settings = _settings(tmp_path, server.url, webhook_timeout_seconds=0.5)
     (result,) = await _write(settings, [record])
     assert isinstance(result, str) and result.endswith(" 200")
@@ -217,7 +198,7 @@ async def test_429_waits_for_a_small_retry_after(server: Server, tmp_path: Path)
     server.behaviour = lambda n: (
         (429, b"", {"Retry-After": "1"}, 0.0) if n == 1 else (200, b"", {}, 0.0)
     )
-    record = _record("rate limited")
+    record = make_record("rate limited")
     started = time.monotonic()
     (result,) = await _write(_settings(tmp_path, server.url), [record])
     assert isinstance(result, str)
@@ -230,7 +211,7 @@ async def test_connection_refused_is_retried_then_rejected(tmp_path: Path) -> No
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = _settings(tmp_path, f"http://127.0.0.1:{port}/hook", webhook_max_attempts=2)
-    (result,) = await _write(settings, [_record("nobody listens")])
+    (result,) = await _write(settings, [make_record("nobody listens")])
     assert isinstance(result, Rejected)
     assert "after 2 attempts" in result.reason and "ConnectError" in result.reason
 
