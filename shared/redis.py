@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import redis as redis_sync
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, NoPermissionError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -140,7 +142,13 @@ async def check_access(settings: Settings) -> None:
     """One PING with the service's own connection settings before the service starts:
     raises RedisAccessError for wrong credentials, an untrusted certificate or a missing
     permission. An unreachable Redis is not an error here: ``wait_until_ready`` waits for it."""
-    redis = connect(settings)
+    # No retries: redis-py retries connection errors, which include a refused password.
+    redis = Redis.from_url(
+        redis_url(settings),
+        decode_responses=True,
+        retry=Retry(NoBackoff(), 0),
+        **tls_options(settings),
+    )
     try:
         await redis.ping()
     except (RedisError, OSError) as exc:

@@ -28,7 +28,7 @@ def _cli(settings: Settings, *args: str, check: bool = True) -> subprocess.Compl
         env=service_env(settings),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
     )
     if check:
         assert proc.returncode == 0, proc.stderr
@@ -122,7 +122,7 @@ def test_errors_are_one_line_without_traceback(settings: Settings) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith("dropwire: ") and len(proc.stderr.strip().splitlines()) == 1

@@ -10,9 +10,10 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-from html.parser import HTMLParser
+from typing import Any
 
 import trafilatura
+from lxml import etree
 from trafilatura.settings import Document
 
 from services.ingest.formats._common import ExtractionError, Parsed, clean_field, clean_text
@@ -27,6 +28,12 @@ _DATE_PARAMS = {"original_date": True, "extensive_search": False}
 
 # trafilatura logs "discarding data" at warning level for every page without main text.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+# No network, no comments or processing instructions, libxml2's default size limits.
+_LXML_PARSER = etree.HTMLParser(
+    encoding="utf-8", no_network=True, remove_comments=True, remove_pis=True, collect_ids=False
+)
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def parse_html(data: bytes) -> Parsed:
@@ -107,60 +114,68 @@ def _declared_charset(data: bytes) -> str | None:
     return name
 
 
-class _PageInfo(HTMLParser):
-    """The page's <title>, declared language and visible text, read with the stdlib parser."""
+class _PageInfo:
+    """The page's <title>, declared language and visible text, read with lxml's HTML parser.
 
-    _INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg"})
+    Not the stdlib ``html.parser``: on this Python it takes quadratic time on unclosed
+    constructs, so 60 KB of ``<a `` kept it busy for a minute. libxml2 reads any markup in
+    linear time.
+    """
+
+    _INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg", "title"})
     _BLOCKS = frozenset(
         {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section"}
         | {"article", "blockquote", "pre", "table", "ul", "ol", "header", "footer"}
     )
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.title: str | None = None
         self.language: str | None = None
-        self._title_parts: list[str] | None = None
-        self._hidden = 0
         self._parts: list[str] = []
 
     @classmethod
     def read(cls, markup: str) -> _PageInfo:
         page = cls()
         try:
-            page.feed(markup)
-            page.close()
-        except Exception:  # the stdlib parser is lenient; keep whatever it read
-            pass
+            # Bytes, not str: lxml refuses a str that carries an XML encoding declaration.
+            root = etree.fromstring(markup.encode("utf-8", "replace"), _LXML_PARSER)
+        except Exception:  # nothing parseable: no title, no language, no text
+            return page
+        if root is None:
+            return page
+        page._read(root)
         return page
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k.lower(): v for k, v in attrs if v is not None}
-        if tag == "html" and self.language is None:
-            self.language = _language(values.get("lang") or values.get("xml:lang"))
-        elif tag == "meta" and values.get("http-equiv", "").lower() == "content-language":
-            self.language = self.language or _language(values.get("content"))
-        elif tag == "title" and self.title is None:
-            self._title_parts = []
-        if tag in self._INVISIBLE:
-            self._hidden += 1
-        elif tag in self._BLOCKS:
-            self._parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title" and self._title_parts is not None:
-            self.title = clean_field("".join(self._title_parts))
-            self._title_parts = None
-        if tag in self._INVISIBLE and self._hidden:
-            self._hidden -= 1
-        elif tag in self._BLOCKS:
-            self._parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._title_parts is not None:
-            self._title_parts.append(data)
-        elif not self._hidden:
-            self._parts.append(data)
+    def _read(self, root: Any) -> None:
+        if isinstance(root.tag, str) and root.tag.lower() == "html":
+            self.language = _language(
+                root.get("lang") or root.get(_XML_LANG) or root.get("xml:lang")
+            )
+        hidden = 0
+        for event, element in etree.iterwalk(root, events=("start", "end")):
+            tag = element.tag.lower() if isinstance(element.tag, str) else ""
+            if event == "start":
+                if tag == "title" and self.title is None:
+                    self.title = clean_field("".join(element.itertext()))
+                elif (
+                    tag == "meta"
+                    and self.language is None
+                    and (element.get("http-equiv") or "").lower() == "content-language"
+                ):
+                    self.language = _language(element.get("content"))
+                if tag in self._INVISIBLE:
+                    hidden += 1
+                elif tag in self._BLOCKS:
+                    self._parts.append("\n")
+                if not hidden and tag and element.text:
+                    self._parts.append(element.text)
+            else:
+                if tag in self._INVISIBLE:
+                    hidden -= 1
+                elif tag in self._BLOCKS:
+                    self._parts.append("\n")
+                if not hidden and element.tail:
+                    self._parts.append(element.tail)
 
     def visible_text(self) -> str:
         lines = (" ".join(line.split()) for line in "".join(self._parts).split("\n"))
