@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis as redis_sync
@@ -67,7 +68,7 @@ def _tls_files(settings: Settings) -> tuple[Path | None, Path | None, Path | Non
     return ca, cert, key
 
 
-def tls_options(settings: Settings) -> dict[str, str]:
+def tls_options(settings: Settings) -> dict[str, Any]:
     """redis-py's ``ssl_*`` arguments for a rediss:// URL; empty for redis:// (redis-py
     verifies the server certificate and host name by default)."""
     ca, cert, key = _tls_files(settings)
@@ -108,6 +109,13 @@ def connect_sync(settings: Settings) -> redis_sync.Redis:
     )
 
 
+# The connection dropped mid-handshake (Redis restarting): worth waiting for, unlike a
+# certificate or protocol mismatch.
+_TRANSIENT_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+# Verification failures that a CA file fixes: unknown issuer, self-signed.
+_UNKNOWN_ISSUER = {2, 18, 19, 20}
+
+
 def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
     """The TLS error behind a redis-py connection error (redis-py wraps it), if any."""
     seen: BaseException | None = exc
@@ -129,11 +137,13 @@ def access_error(exc: BaseException) -> RedisAccessError | None:
         return RedisAccessError(f"the Redis user lacks a permission ({exc})")
     tls = _ssl_error(exc) if isinstance(exc, RedisConnectionError | OSError) else None
     if isinstance(tls, ssl.SSLCertVerificationError):
+        hint = ""
+        if tls.verify_code in _UNKNOWN_ISSUER:
+            hint = ": set DROPWIRE_REDIS_TLS_CA_FILE to the CA that signed it"
         return RedisAccessError(
-            f"Redis's TLS certificate is not trusted ({tls.verify_message}): "
-            "set DROPWIRE_REDIS_TLS_CA_FILE to the CA that signed it"
+            f"Redis's TLS certificate is not trusted ({tls.verify_message}){hint}"
         )
-    if tls is not None:
+    if tls is not None and not isinstance(tls, _TRANSIENT_TLS):
         return RedisAccessError(f"TLS with Redis failed ({tls.reason or tls})")
     return None
 

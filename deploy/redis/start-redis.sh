@@ -23,7 +23,7 @@ case "$prefix" in
     "" | *[!A-Za-z0-9_.-]*) fail "DROPWIRE_STREAM_PREFIX may hold only letters, digits, '.', '_', '-'" ;;
 esac
 
-hash() {
+password_hash() {
     printf '%s' "$1" | sha256sum | cut -d' ' -f1
 }
 
@@ -32,10 +32,10 @@ acl="${REDIS_ACL_FILE:-/tmp/users.acl}"
 umask 077
 sed -e '/^#/d' -e '/^[[:space:]]*$/d' \
     -e "s/{{PREFIX}}/$prefix/g" \
-    -e "s/{{ADMIN_HASH}}/$(hash "$REDIS_ADMIN_PASSWORD")/g" \
-    -e "s/{{INGEST_HASH}}/$(hash "$REDIS_INGEST_PASSWORD")/g" \
-    -e "s/{{ENRICH_HASH}}/$(hash "$REDIS_ENRICH_PASSWORD")/g" \
-    -e "s/{{PUBLISH_HASH}}/$(hash "$REDIS_PUBLISH_PASSWORD")/g" \
+    -e "s/{{ADMIN_HASH}}/$(password_hash "$REDIS_ADMIN_PASSWORD")/g" \
+    -e "s/{{INGEST_HASH}}/$(password_hash "$REDIS_INGEST_PASSWORD")/g" \
+    -e "s/{{ENRICH_HASH}}/$(password_hash "$REDIS_ENRICH_PASSWORD")/g" \
+    -e "s/{{PUBLISH_HASH}}/$(password_hash "$REDIS_PUBLISH_PASSWORD")/g" \
     "$template" >"$acl"
 if grep -q '{{' "$acl"; then
     fail "unrendered placeholder in $acl"
