@@ -8,8 +8,10 @@ the service adds, such as a loaded model). Ports are settings; compose health ch
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
@@ -35,11 +37,29 @@ def make_broker(settings: Settings, service: str) -> RedisBroker:
     clients (``shared.redis.tls_context``); credentials come from the URL.
     """
     context = tls_context(settings)
+    middlewares: list[Any] = [RedisPrometheusMiddleware(registry=REGISTRY, app_name=service)]
+    if settings.otel_enabled:
+        middlewares.append(_telemetry_middleware(settings, service))
     return RedisBroker(
         redis_url(settings),
         security=BaseSecurity(ssl_context=context) if context is not None else None,
-        middlewares=[RedisPrometheusMiddleware(registry=REGISTRY, app_name=service)],
+        middlewares=middlewares,
     )
+
+
+def _telemetry_middleware(settings: Settings, service: str) -> Any:
+    """FastStream's OpenTelemetry middleware exporting spans over OTLP/HTTP (optional extra)."""
+    from faststream.redis.opentelemetry import RedisTelemetryMiddleware
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": f"dropwire-{service}"}))
+    endpoint = settings.otel_endpoint.rstrip("/") + "/v1/traces"
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    atexit.register(provider.shutdown)  # flush the last spans on a clean exit
+    return RedisTelemetryMiddleware(tracer_provider=provider)
 
 
 async def groups_exist(redis: Redis, names: StreamNames) -> bool:

@@ -175,6 +175,15 @@ class Settings(BaseSettings):
         description="Enrich's port; `dropwire up -w N` gives worker i the port + i.",
     )
 
+    # --- Tracing -----------------------------------------------------------------------
+    otel_enabled: bool = Field(
+        default=False,
+        description="Export OpenTelemetry spans of message handling (needs the 'otel' extra).",
+    )
+    otel_endpoint: str = Field(
+        default="http://127.0.0.1:4318", description="OTLP/HTTP collector base URL."
+    )
+
     # --- Logs ------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe level written to the log."
