@@ -104,7 +104,9 @@ class DateMention(_Model):
     start: int
     end: int
     value: str | None = Field(description="2018-03, 2019, 2019-01-28, XXXX-01-28, 2014/2019.")
-    granularity: str = Field(description="day, month, year, decade, century, range, unknown.")
+    granularity: str = Field(
+        description="day, week, month, quarter, season, year, decade, century, range, time, unknown"
+    )
     start_value: str | None = None
     end_value: str | None = None
     relative: bool = False

@@ -63,7 +63,8 @@ def load_pipeline(name: str = DEFAULT_PIPELINE) -> Language:
     """
     nlp = load_spacy(name)
     dates.warm_up()
-    layout.detect_language("Warm-up text for the language detector, in English.")
+    for warm_up in ("Warm-up text for the detector.", "Текст для детектора.", "Це текст."):
+        layout.detect_language(warm_up)  # lingua loads each language's model on first use
     return nlp
 
 
@@ -140,6 +141,23 @@ def _date_value(date_text: str) -> str | None:
     return dates.normalise(date_text).value
 
 
+def _dateline_place(
+    text: str, dateline: Dateline | None, found: Sequence[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """The dateline's place as a GPE mention when NER missed it: a dateline names a place."""
+    if dateline is None or not dateline.place:
+        return []
+    zone = text[dateline.zone.start : dateline.zone.end].casefold()
+    index = zone.find(dateline.place.casefold())
+    if index < 0:
+        return []
+    start = dateline.zone.start + index
+    end = start + len(dateline.place)
+    if any(s < end and start < e for s, e, _ in found):
+        return []
+    return [(start, end, "GPE")]
+
+
 def _russian_naming() -> Naming:
     return Naming(
         forms=partial(russian.name_forms, russian.load_models().morph),
@@ -161,7 +179,10 @@ def _build(plan: _Plan, tagged: Tagged, model: str) -> Enrichment:
     sentence_of = partial(sentence_index, tagged.sentence_starts)
     route = plan.route
     naming = _russian_naming() if route == "ru" else ENGLISH
-    entities = build_entities(text, tagged.entities, zones, sentence_of, naming)
+    links = extract_links(text)
+    spans = tagged.entities + _dateline_place(text, dateline, tagged.entities)
+    link_spans = [(link.start, link.end) for link in links]
+    entities = build_entities(text, spans, zones, sentence_of, naming, link_spans)
     dateline_zone = (dateline.zone.start, dateline.zone.end) if dateline else None
     if route == "en":
         date_spans = [(s, e) for s, e, label in tagged.entities if label in dates.DATE_LABELS]
@@ -175,7 +196,7 @@ def _build(plan: _Plan, tagged: Tagged, model: str) -> Enrichment:
     return Enrichment(
         entities=entities,
         dates=found_dates,
-        links=extract_links(text),
+        links=links,
         language=language,
         language_confidence=confidence,
         word_count=layout.word_count(text),

@@ -28,14 +28,26 @@ The reference date and the XXXX rule
 
     * A part the text does not give is never invented. Without a reference, "January 28"
       is ``XXXX-01-28``; "the 28th" has no value.
-    * With a full reference, a month-day without a year takes the most recent year that
-      puts it on or before the reference (PREFER_DATES_FROM past, as dateparser does):
-      "January 28" on 2019-01-28 is 2019-01-28, "December 30" is 2018-12-30.
+    * With a full reference, a month or month-day without a year is the last one on or
+      before the reference, unless the next one is at most ``FUTURE_WINDOW`` (four months)
+      ahead: news announces what comes soon and recalls what is long past. On 2019-03-05
+      "June" is 2019-06, "October" 2018-10; on 2019-01-28 "December 30" is 2018-12-30.
+    * Weekday names are the last such day on or before the reference: a story dated on a
+      Tuesday that says "on Tuesday" means that day.
     * Relative expressions ("today", "last week", "two years ago", weekday names, "the 28th")
       get ``relative=True``. With a reference they resolve against it; without one their
       value stays ``None``.
+    * Expressions anchored to another date ("three days later", "the same day") take the
+      last full date written before them (for "the same day": in the same paragraph, else
+      the reference).
     * Modifiers are dropped, not encoded: "early 2018" and "before 2014" are ``2018`` and
-      ``2014``. Decades without a century ("the '90s") keep value ``None``.
+      ``2014``. Decades without a century ("the '90s") keep value ``None``. Quarters are
+      ``2018-Q4``.
+
+Not dates
+    Durations and sets ("six-year", "a day", "weeks", "monthly", "every few minutes") are
+    dropped: they have no calendar value, and dateparser would invent one ("a year" ->
+    last year).
 """
 
 from __future__ import annotations
@@ -45,7 +57,7 @@ import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from dateparser.date import DateDataParser
@@ -155,6 +167,39 @@ _HAS_YEAR = re.compile(rf"\b{_YEAR}\b|['’]\d\d\b")
 _HAS_MONTH = re.compile(
     rf"\b{_MONTH}\b|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\b\d{{4}}-\d{{1,2}}\b"
 )
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(rf"^(?P<w>{'|'.join(_WEEKDAY_NAMES)})$", re.IGNORECASE)
+_BARE_MONTH = re.compile(rf"^(?P<m>{_MONTH})\.?$")
+_QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2}
+_QUARTER_WORDS |= {"3rd": 3, "4th": 4}
+_QUARTER = re.compile(
+    rf"^(?:(?P<w>{'|'.join(_QUARTER_WORDS)})\s+quarter|q(?P<n>[1-4]))(?:,?\s+(?:of\s+)?(?P<y>{_YEAR}))?$",
+    re.IGNORECASE,
+)
+_NUMBER = r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+(?:[.,]\d+)?)"
+_UNIT = r"(?:second|minute|hour|day|night|week|fortnight|month|quarter|year|decade|century)"
+# Durations and sets: no calendar value.
+_NOT_A_DATE = re.compile(
+    rf"^(?:(?:almost|nearly|about|around|some|more\s+than|less\s+than|over|under|within|for|"
+    rf"up\s+to|at\s+least|every|each|the\s+first|the\s+last\s+few)\s+)*"
+    rf"(?:(?:{_NUMBER}|several|few|a\s+few|many|couple\s+of|a\s+couple\s+of)[\s-]+)?"
+    rf"(?:half[\s-]+)?{_UNIT}s?(?:[\s-]+(?:old|long))?$"
+    r"|^(?:the\s+)?\w+\s+(?:year|time)\s+running$"
+    r"|^(?:daily|weekly|monthly|annual|annually|yearly|quarterly|hourly|nightly|centuries)$",
+    re.IGNORECASE,
+)
+_ANAPHORA = re.compile(
+    r"^(?:on\s+)?(?:(?P<same>the\s+same\s+day|that\s+(?:same\s+)?day)"
+    r"|(?P<next>the\s+(?:next|following)\s+day|the\s+day\s+after)"
+    r"|(?P<before>the\s+(?:previous|preceding)\s+day|the\s+day\s+before)"
+    rf"|(?P<n>{_NUMBER})\s+(?P<unit>day|week|month|year)s?\s+(?P<dir>later|earlier))$",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_NUMBER_WORDS |= {"six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+_NUMBER_WORDS |= {"eleven": 11, "twelve": 12}
+# How far ahead a date without a year may lie (see the module docstring).
+FUTURE_WINDOW = timedelta(days=122)
 _CLOCK_ONLY = re.compile(
     r"^(?:(?:about|around|at|by|until|before|after)\s+)?(?:\d{1,2}(?::\d\d)?\s*"
     r"(?:a\.?m\.?|p\.?m\.?)?|noon|midnight|(?:the\s+)?(?:morning|afternoon|evening|night)|"
@@ -172,6 +217,7 @@ _RULES = re.compile(
     rf"|(?P<dm>\b{_DAY}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+{_YEAR}\b)?)"
     rf"|(?P<my>\b{_MONTH}\.?,?\s+{_YEAR}\b)"
     rf"|\b(?:in|since|by|until|during|before|after|from|of)\s+(?P<year>{_YEAR})\b(?![-–—/]\d)"
+    r"|(?P<rel>\b(?:[Tt]oday|[Yy]esterday|[Tt]omorrow|[Tt]onight)\b)"
 )
 
 
@@ -250,15 +296,99 @@ def day_value(year: int | None, month: int, day: int) -> str | None:
     )
 
 
-def past_year(month: int, day: int, reference: date) -> int | None:
-    """The latest year in which month/day falls on or before the reference (within 8 years)."""
-    year = (
-        reference.year if (month, day) <= (reference.month, reference.day) else reference.year - 1
-    )
-    for candidate in range(year, year - 8, -1):
-        if day <= calendar.monthrange(candidate, month)[1]:
-            return candidate
-    return None
+def anchor_year(month: int, day: int | None, reference: date) -> int | None:
+    """The year of a month (day None) or month-day written without one; see the docstring."""
+    past = [
+        year
+        for year in range(reference.year + 1, reference.year - 8, -1)
+        if day is None or day <= calendar.monthrange(year, month)[1]
+    ]
+    for year in past:
+        start = date(year, month, day or 1)
+        if start <= reference:
+            break
+        if start - reference <= FUTURE_WINDOW:
+            return year
+    return next((y for y in past if date(y, month, day or 1) <= reference), None)
+
+
+def weekday_before(reference: date, weekday: int) -> date:
+    """The last given weekday (0 is Monday) on or before the reference."""
+    return reference - timedelta(days=(reference.weekday() - weekday) % 7)
+
+
+def quarter_value(number: int, year: int | None, reference: date | None) -> Normalised:
+    """``2018-Q4``; without a year, the quarter's year as for a month without one."""
+    if year is None:
+        if reference is None:
+            return Normalised(None, "quarter", relative=True)
+        year = anchor_year(3 * number - 2, 1, reference)
+        if year is None:
+            return Normalised(None, "quarter", relative=True)
+        return Normalised(f"{year:04d}-Q{number}", "quarter", relative=True)
+    return Normalised(f"{year:04d}-Q{number}", "quarter")
+
+
+def shifted(anchor: date, unit: str, amount: int) -> Normalised:
+    """The date ``amount`` units (d, w, m, y) from the anchor, at that unit's granularity."""
+    if unit == "d":
+        return Normalised((anchor + timedelta(days=amount)).isoformat(), "day", relative=True)
+    if unit == "w":
+        iso = (anchor + timedelta(weeks=amount)).isocalendar()
+        return Normalised(f"{iso.year:04d}-W{iso.week:02d}", "week", relative=True)
+    if unit == "m":
+        index = anchor.year * 12 + anchor.month - 1 + amount
+        return Normalised(f"{index // 12:04d}-{index % 12 + 1:02d}", "month", relative=True)
+    return Normalised(f"{anchor.year + amount:04d}", "year", relative=True)
+
+
+def is_duration(text: str) -> bool:
+    """Durations and sets, which have no calendar value ("six-year", "every few minutes")."""
+    return bool(_NOT_A_DATE.match(" ".join(text.split()).strip(" ,.;:")))
+
+
+_FULL_DAY = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+def anchored(
+    text: str,
+    start: int,
+    earlier: Sequence[tuple[int, str | None]],
+    reference: date | None,
+    unit: str,
+    amount: int,
+    local: bool,
+) -> Normalised:
+    """A date anchored to the last full date before ``start`` (in its paragraph if ``local``,
+    where the reference is the fallback), shifted by ``amount`` units."""
+    paragraph = text.rfind("\n", 0, start)
+    anchor = None
+    for position, value in reversed(earlier):
+        if value and _FULL_DAY.match(value):
+            if local and position < paragraph:
+                break
+            anchor = date.fromisoformat(value)
+            break
+    anchor = anchor or reference
+    if anchor is None:
+        return Normalised(None, "day", relative=True)
+    return shifted(anchor, unit, amount)
+
+
+def _anaphor(text: str) -> tuple[str, int, bool] | None:
+    """(unit, amount, local) for an English expression anchored to another date."""
+    match = _ANAPHORA.match(_TRAILING.sub("", " ".join(text.split())))
+    if match is None:
+        return None
+    if match["same"]:
+        return "d", 0, True
+    if match["next"]:
+        return "d", 1, False
+    if match["before"]:
+        return "d", -1, False
+    count = match["n"].lower()
+    amount = _NUMBER_WORDS.get(count) or int(float(count.replace(",", ".")))
+    return match["unit"][0].lower(), amount if match["dir"].lower() == "later" else -amount, False
 
 
 def _month_number(name: str) -> int:
@@ -285,11 +415,15 @@ def _explicit(text: str, reference: date | None) -> Normalised | None:
         if match["y"]:
             value = day_value(int(match["y"]), month, day)
         elif reference is not None:
-            year = past_year(month, day, reference)
+            year = anchor_year(month, day, reference)
             value = day_value(year, month, day) if year is not None else None
         else:
             value = day_value(None, month, day)
         return Normalised(value, "day") if value else _UNKNOWN
+    if match := _BARE_MONTH.match(text):
+        month = _month_number(match["m"])
+        year = anchor_year(month, None, reference) if reference is not None else None
+        return Normalised(f"{year:04d}-{month:02d}" if year else f"XXXX-{month:02d}", "month")
     if match := _SEASON.match(text):
         return Normalised(f"{match['y']}-{_SEASONS[match['s'].lower()]}", "season")
     if match := _DECADE.match(text):
@@ -339,6 +473,14 @@ def _single(text: str, reference: date | None) -> Normalised:
         return _UNKNOWN
     if _CLOCK_ONLY.match(text):
         return Normalised(None, "time")
+    if match := _WEEKDAY.match(text):
+        if reference is None:
+            return Normalised(None, "day", relative=True)
+        day = weekday_before(reference, _WEEKDAY_NAMES.index(match["w"].lower()))
+        return Normalised(day.isoformat(), "day", relative=True)
+    if match := _QUARTER.match(text):
+        number = _QUARTER_WORDS[match["w"].lower()] if match["w"] else int(match["n"])
+        return quarter_value(number, int(match["y"]) if match["y"] else None, reference)
     relative = bool(_RELATIVE.search(text))
     if not relative and (explicit := _explicit(text, reference)) is not None:
         return explicit
@@ -420,8 +562,12 @@ def _rule_spans(text: str) -> list[_Candidate]:
     return found
 
 
-def _add_rules(spans: list[_Candidate], rules: list[_Candidate]) -> list[_Candidate]:
-    """Keep a rule match where NER found nothing, or where it swallows NER spans whole."""
+def _add_rules(
+    spans: list[_Candidate], rules: list[_Candidate], text: str, reference: date | None
+) -> list[_Candidate]:
+    """Keep a rule match where NER found nothing, where it swallows NER spans whole, or
+    where the one NER span around it has no value and the rule match has ("the week to
+    February 22")."""
     result = sorted(spans, key=lambda s: s.start)
     for rule in rules:
         overlapping = [s for s in result if s.start < rule.end and rule.start < s.end]
@@ -432,6 +578,13 @@ def _add_rules(spans: list[_Candidate], rules: list[_Candidate]) -> list[_Candid
         ):
             for span in overlapping:
                 result.remove(span)
+            bisect.insort(result, rule, key=lambda s: s.start)
+        elif (
+            len(overlapping) == 1
+            and normalise(text[overlapping[0].start : overlapping[0].end], reference).value is None
+            and normalise(text[rule.start : rule.end], reference).value is not None
+        ):
+            result.remove(overlapping[0])
             bisect.insort(result, rule, key=lambda s: s.start)
     return result
 
@@ -444,18 +597,19 @@ def extract_dates(
 ) -> list[DateMention]:
     """Date mentions from NER DATE/TIME spans plus the rule pass, each normalised."""
     spans = _merge_ranges(text, [_Candidate(s, e, "ner") for s, e in sorted(ner_spans)])
-    spans = _add_rules(spans, _rule_spans(text))
-    return [
-        date_mention(
-            text,
-            span.start,
-            span.end,
-            normalise(text[span.start : span.end], reference),
-            span.source,
-            dateline,
-        )
-        for span in spans
-    ]
+    spans = _add_rules(spans, _rule_spans(text), text, reference)
+    mentions: list[DateMention] = []
+    for span in spans:
+        surface = text[span.start : span.end]
+        if is_duration(surface):
+            continue
+        if anaphor := _anaphor(surface):
+            earlier = [(m.start, m.value) for m in mentions]
+            reading = anchored(text, span.start, earlier, reference, *anaphor)
+        else:
+            reading = normalise(surface, reference)
+        mentions.append(date_mention(text, span.start, span.end, reading, span.source, dateline))
+    return mentions
 
 
 def date_mention(

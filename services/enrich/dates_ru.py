@@ -12,8 +12,11 @@ against a full publication date). Forms handled, with or without a "год(а/у
     весной 2018 года                                              season
     в 1990-е годы / 1990-х                                        decade
     в XX веке, XXI век                                            century
+    в сентябре, с июня (no year)                                  month, year as in English
+    в четвертом квартале, во втором полугодии, к концу года        quarter; year
     сегодня, вчера, позавчера, завтра, в понедельник             relative day
-    на прошлой неделе, в прошлом месяце, в этом году, три года назад  relative
+    на прошлой неделе, в прошлом месяце, прошлого года, три года назад  relative
+    в тот же день, накануне, на следующий день, через три дня     anchored to another date
 
 Prepositions ("в", "с") stay outside the span except where they make the range
 ("с 2014 по 2019 год"); modifiers ("в конце 2018 года") are left out, as in English.
@@ -22,9 +25,18 @@ Prepositions ("в", "с") stay outside the span except where they make the range
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
-from services.enrich.dates import Normalised, date_mention, day_value, past_year
+from services.enrich.dates import (
+    Normalised,
+    anchor_year,
+    anchored,
+    date_mention,
+    day_value,
+    quarter_value,
+    shifted,
+    weekday_before,
+)
 from shared.models import DateMention
 
 _YEAR = r"(?:1[5-9]\d\d|20\d\d|21\d\d)"
@@ -80,6 +92,10 @@ _WHICH = {
     "следующем": 1,
     "будущем": 1,
 }
+_WHICH |= {"этого": 0, "текущего": 0, "нынешнего": 0, "прошлого": -1, "минувшего": -1}
+_WHICH |= {"позапрошлого": -2, "следующего": 1, "будущего": 1}
+_ORDINALS = {"первом": 1, "втором": 2, "третьем": 3, "четвертом": 4, "четвёртом": 4}
+_UNITS = r"(?:дн(?:я|ей)|день|недел(?:ю|и|ь)|месяц(?:а|ев)?|год(?:а)?|лет)"
 _SEASONS = {"весн": "SP", "лет": "SU", "осен": "FA", "зим": "WI"}
 _ROMAN = {"I": 1, "V": 5, "X": 10, "Х": 10}  # the Cyrillic "Х" too
 
@@ -101,17 +117,29 @@ _RULES = re.compile(
     rf"|(?P<century>\b(?P<c>[IVXХ]{{1,5}}|\d{{1,2}})\s+(?:век(?:а|е|у|ом|ов)?|столети(?:е|я|и)){_END})"
     rf"|(?P<dayword>\b(?:позавчера|вчера|сегодня|послезавтра|завтра){_END})"
     rf"|(?P<week>\bна\s+(?P<w>этой|прошлой|минувшей|следующей|текущей)\s+неделе{_END})"
-    rf"|(?P<period>\bв\s+(?P<p>этом|прошлом|минувшем|позапрошлом|следующем|текущем|будущем|"
-    rf"нынешнем)\s+(?P<unit>году|месяце){_END})"
+    rf"|(?P<period>\b(?:в\s+)?(?P<p>этом|прошлом|минувшем|позапрошлом|следующем|текущем|"
+    rf"будущем|нынешнем)\s+(?P<unit>году|месяце){_END})"
+    rf"|(?P<periodgen>\b(?P<pg>этого|прошлого|позапрошлого|текущего|следующего|будущего|"
+    rf"нынешнего|минувшего)\s+(?P<ug>года|месяца){_END})"
+    rf"|(?P<yearpart>\b(?:в|во|к|до|с)\s+(?:конц[еуа]|начал[еуа]|середин[еуы])\s+"
+    rf"(?:этого\s+|текущего\s+)?года{_END})"
+    rf"|(?P<half>\bв(?:о)?\s+(?:первом|втором)\s+полугодии(?:\s+(?P<hy>{_YEAR}){_YEAR_WORD}?)?)"
+    rf"|(?P<quarter>\bв\s+(?P<qn>{'|'.join(_ORDINALS)})\s+квартале"
+    rf"(?:\s+(?P<qy>{_YEAR}){_YEAR_WORD}?)?)"
+    rf"|(?P<same>\b(?:в\s+)?(?:тот|этот)\s+же\s+день{_END})"
+    rf"|(?P<nextday>\bна\s+(?:следующий|другой)\s+день{_END})"
+    rf"|(?P<eve>\bнакануне(?=\s*[,.;:—–-]))"
+    rf"|(?P<later>\bчерез\s+(?:(?P<ln>\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})\s+)?(?P<lu>{_UNITS}){_END})"
     rf"|(?P<ago>\b(?:(?P<n>\d{{1,2}}|{'|'.join(_NUMBER_WORDS)}|несколько)\s+)?"
     rf"(?P<u>дн(?:я|ей)|день|недел(?:ю|и|ь)|месяц(?:а|ев)?|год(?:а)?|лет)\s+назад{_END})"
     rf"|(?:\bв(?:о)?\s+(?P<weekday>{'|'.join(_WEEKDAYS)}){_END})"
+    rf"|(?:\b(?:в|во|с|со|до|к|ко|после|по|от|около)\s+(?P<month>{_MONTH})(?!\s*\d))"
     rf"|(?:\b(?:в|во|с|со|до|к|ко|после|по|от|около|между)\s+(?P<year>{_YEAR})\b"
     rf"(?!\s*[-–—./]\d|-[а-яё]){_YEAR_WORD}?)"
     rf"|(?P<yearword>\b{_YEAR}{_YEAR_WORD})",
     re.IGNORECASE,
 )
-_SPAN_GROUPS = ("weekday", "year")
+_SPAN_GROUPS = ("weekday", "year", "month")
 
 
 def _month(text: str) -> int:
@@ -141,7 +169,7 @@ def _roman(text: str) -> int | None:
 
 def _dated(year: int | None, month: int, day: int, reference: date | None) -> str | None:
     if year is None and reference is not None:
-        year = past_year(month, day, reference)
+        year = anchor_year(month, day, reference)
         if year is None:
             return None
     return day_value(year, month, day)
@@ -153,35 +181,36 @@ def _range(begin: str | None, end: str | None) -> Normalised:
     return Normalised(f"{begin}/{end}", "range", start_value=begin, end_value=end)
 
 
-def _shift_month(year: int, month: int, by: int) -> tuple[int, int]:
-    index = year * 12 + month - 1 + by
-    return index // 12, index % 12 + 1
-
-
-def _week(day: date) -> str:
-    iso = day.isocalendar()
-    return f"{iso.year:04d}-W{iso.week:02d}"
+_GRANULARITY = {"d": "day", "w": "week", "m": "month", "y": "year"}
 
 
 def _relative(kind: str, amount: int, reference: date | None) -> Normalised:
     """An offset from the reference in days, weeks, months or years (negative is past)."""
-    granularity = {"d": "day", "w": "week", "m": "month", "y": "year"}[kind]
     if reference is None:
-        return Normalised(None, granularity, relative=True)
-    if kind == "d":
-        value = (reference + timedelta(days=amount)).isoformat()
-    elif kind == "w":
-        value = _week(reference + timedelta(weeks=amount))
-    elif kind == "m":
-        year, month = _shift_month(reference.year, reference.month, amount)
-        value = f"{year:04d}-{month:02d}"
-    else:
-        value = f"{reference.year + amount:04d}"
-    return Normalised(value, granularity, relative=True)
+        return Normalised(None, _GRANULARITY[kind], relative=True)
+    return shifted(reference, kind, amount)
+
+
+def _unit(word: str) -> str:
+    """d, w, m or y for "дней", "недели", "месяцев", "лет"."""
+    word = word.lower()
+    return (
+        "d"
+        if word.startswith("д")
+        else "w"
+        if word.startswith("н")
+        else ("m" if word.startswith("м") else "y")
+    )
+
+
+def _count(word: str | None) -> int | None:
+    if word is None:
+        return 1
+    return int(word) if word.isdigit() else _NUMBER_WORDS.get(word.lower())
 
 
 def _read(match: re.Match[str], reference: date | None) -> Normalised:
-    """The value of one rule match."""
+    """The value of one rule match (anchored expressions are read in ``find_dates``)."""
     group = match.lastgroup or ""
     if group == "isomonth":
         return Normalised(match[group], "month")
@@ -242,32 +271,30 @@ def _read(match: re.Match[str], reference: date | None) -> Normalised:
     if group == "period":
         kind = "y" if match["unit"].lower() == "году" else "m"
         return _relative(kind, _WHICH[match["p"].lower()], reference)
+    if group == "periodgen":
+        kind = "y" if match["ug"].lower() == "года" else "m"
+        return _relative(kind, _WHICH[match["pg"].lower()], reference)
+    if group in ("yearpart", "half"):  # "к концу года", "во втором полугодии": the year
+        if group == "half" and match["hy"]:
+            return Normalised(match["hy"], "year")
+        return _relative("y", 0, reference)
+    if group == "quarter":
+        year = int(match["qy"]) if match["qy"] else None
+        return quarter_value(_ORDINALS[match["qn"].lower()], year, reference)
     if group == "ago":
-        unit = match["u"].lower()
-        kind = (
-            "d"
-            if unit.startswith("д")
-            else "w"
-            if unit.startswith("н")
-            else "m"
-            if unit.startswith("м")
-            else "y"
-        )
-        count = match["n"]
-        if count is None:
-            amount: int | None = 1
-        elif count.isdigit():
-            amount = int(count)
-        else:
-            amount = _NUMBER_WORDS.get(count.lower())
+        amount = _count(match["n"])
         if amount is None:  # "несколько лет назад": no value
-            return Normalised(None, _relative(kind, 0, None).granularity, relative=True)
-        return _relative(kind, -amount, reference)
+            return Normalised(None, _GRANULARITY[_unit(match["u"])], relative=True)
+        return _relative(_unit(match["u"]), -amount, reference)
     if match["weekday"]:
         if reference is None:
             return Normalised(None, "day", relative=True)
-        back = (reference.weekday() - _WEEKDAYS[match["weekday"].lower()]) % 7
-        return Normalised((reference - timedelta(days=back)).isoformat(), "day", relative=True)
+        day = weekday_before(reference, _WEEKDAYS[match["weekday"].lower()])
+        return Normalised(day.isoformat(), "day", relative=True)
+    if match["month"]:
+        month = _month(match["month"])
+        year = anchor_year(month, None, reference) if reference is not None else None
+        return Normalised(f"{year:04d}-{month:02d}" if year else f"XXXX-{month:02d}", "month")
     if match["year"]:
         return Normalised(match["year"], "year")
     if group == "yearword":
@@ -275,22 +302,41 @@ def _read(match: re.Match[str], reference: date | None) -> Normalised:
     return Normalised(None, "unknown")
 
 
+def _anaphor(match: re.Match[str]) -> tuple[str, int, bool] | None:
+    """(unit, amount, local) for an expression anchored to another date, else None."""
+    group = match.lastgroup or ""
+    if group == "same":
+        return "d", 0, True
+    if group == "eve":
+        return "d", -1, True
+    if group == "nextday":
+        return "d", 1, False
+    if group == "later" and (amount := _count(match["ln"])) is not None:
+        return _unit(match["lu"]), amount, False
+    return None
+
+
 def find_dates(text: str, reference: date | None) -> list[tuple[int, int, Normalised]]:
     """Every Russian date expression in the text, as (start, end, reading)."""
-    found = []
+    found: list[tuple[int, int, Normalised]] = []
     for match in _RULES.finditer(text):
         group = next((g for g in _SPAN_GROUPS if match[g]), None) or match.lastgroup or ""
-        reading = _read(match, reference)
-        if reading.granularity == "unknown" and match.lastgroup == "yrange":
-            # "в 2014 и 2019 годах": read the two years on their own.
-            for year in (match["y4"], match["y5"]):
-                if len(year) == 4:
-                    start = match.start("y4") if year == match["y4"] else match.start("y5")
-                    found.append((start, start + 4, Normalised(year, "year")))
-            continue
         start, end = match.start(group), match.end(group)
         while end > start and text[end - 1] in " \t\n":
             end -= 1
+        if anaphor := _anaphor(match):
+            earlier = [(s, reading.value) for s, _, reading in found]
+            found.append((start, end, anchored(text, start, earlier, reference, *anaphor)))
+            continue
+        reading = _read(match, reference)
+        if reading.granularity == "unknown" and match.lastgroup == "yrange":
+            # "в 2014 и 2019 годах": read the two years on their own.
+            for year in ("y4", "y5"):
+                if len(match[year]) == 4:
+                    found.append(
+                        (match.start(year), match.end(year), Normalised(match[year], "year"))
+                    )
+            continue
         found.append((start, end, reading))
     return found
 

@@ -8,9 +8,16 @@ Merging, in order
        the PERSON "Maduro".
     3. A shorter name joins a longer one when it is unambiguous: for PERSON, the surname
        ("Putin" -> "Vladimir Putin") or first and last name ("Vladimir Putin" ->
-       "Vladimir Vladimirovich Putin"); for ORG/PRODUCT, a leading or trailing part
-       ("SerpomPo" -> "SerpomPo Telegram Channel"). The longer name may occur anywhere in
-       the document; if the short name fits more than one entity it joins none.
+       "Vladimir Vladimirovich Putin"), also when the surname alone was tagged ORG (the
+       small model does that: "Novak"); for ORG/PRODUCT, a leading or trailing part
+       ("SerpomPo" -> "SerpomPo Telegram Channel") or an acronym of the name's words
+       ("OPEC", "ФСБ" -> "Федеральная служба безопасности"). The longer name may occur
+       anywhere in the document; if the short name fits more than one entity it joins none.
+    4. Places with the same country code are one entity ("U.S." and "United States").
+
+Mentions never overlap a link: NER sometimes swallows "www.azatutyun.am" or "... on
+vk.com/wall-1_2"; the part before the link is kept when it is a name, else the mention
+is dropped. A PERSON span "Alexander Isavnin of Roskomsvoboda" keeps the person only.
 
 Canonical name: the fullest form (most words, then not all capitals, then most frequent,
 then first) among the mentions outside the headline when there are any.
@@ -18,6 +25,9 @@ then first) among the mentions outside the headline when there are any.
 Salience: each mention weighs 3 in the headline, 2 in the first paragraph, 0.5 in the
 byline, elsewhere 1 falling to 0.5 at the end of the text; an entity's salience is its
 share of all the weight, so saliences sum to 1 (as in Google Cloud NL).
+
+Labels: a mention group named exactly like a country is GPE whatever NER said (the small
+model tags "Armenia" ORG in some sentences).
 
 Ids: countries (GPE, or LOC that names a country) get {"iso3166": alpha-2} from pycountry's
 names plus a short table of usual English names; names that are ambiguous ("Georgia") or
@@ -62,6 +72,11 @@ _LEADING_THE = re.compile(r"the\s+", re.IGNORECASE)
 _THE_IS_PART_OF_THE_NAME = frozenset({"hague"})
 _POSSESSIVE = re.compile(r"['’]s?$")
 _STRIP = " \t\xa0\n,;:!?\"“”‘’'()[]«»„"
+_BEFORE_LINK = re.compile(r"(?:\s+(?:on|at|via|in|of|from|by|see|на|в|по))*[\s,;:(—–-]*$")
+_PERSON_OF = re.compile(r"\s+of\s+(?=[A-Z])")
+_ACRONYM_SKIP = frozenset(
+    {"of", "the", "and", "for", "on", "in", "at", "de", "по", "и", "о", "об", "в", "на", "при"}
+)
 
 _COUNTRY_ALIASES = {
     "russia": "RU",
@@ -126,8 +141,11 @@ def _same_forms(mentions: Sequence[tuple[str, str]]) -> list[str]:
     return [surface for surface, _ in mentions]
 
 
+_RELABELLED_AS_COUNTRY = frozenset({"LOC", "ORG", "PERSON", "NORP", "FAC", "PRODUCT"})
+
+
 def _english_place(name: str, label: str) -> str:
-    return "GPE" if label == "LOC" and country_code(name) else label
+    return "GPE" if label in _RELABELLED_AS_COUNTRY and country_code(name) else label
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +190,29 @@ class Zones:
         return 1.0 - 0.5 * start / max(1, self.length)
 
 
+def _outside_links(
+    text: str, start: int, end: int, links: Sequence[tuple[int, int]]
+) -> tuple[int, int] | None:
+    """The part of a span before the first link it overlaps; None if nothing is left."""
+    for link_start, link_end in links:
+        if link_start < end and start < link_end:
+            if link_start <= start:
+                return None
+            cut = _BEFORE_LINK.search(text, start, link_start)
+            end = cut.start() if cut else link_start
+    return (start, end) if start < end else None
+
+
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Span boundaries without "the", possessive, line breaks or stray punctuation."""
     newline = text.find("\n", start, end)
     if newline >= 0:
         end = newline
+    quote = text.find("«", start, end)
+    if quote > start:  # "Госкорпорация «Росатом»": the name is what the quotes hold
+        start = quote + 1
+        closing = text.find("»", start, end)
+        end = closing if closing >= 0 else end
     while start < end and text[start] in _STRIP:
         start += 1
     if (the := _LEADING_THE.match(text, start, end)) and _key(
@@ -218,12 +254,26 @@ def _fits(short: tuple[str, ...], short_label: str, long: tuple[str, ...], long_
     size = len(short)
     if size >= len(long):
         return False
+    if long_label == "PERSON" and short_label in _ORG_FAMILY:
+        return size == 1 and long[-1] == short[0]  # a surname the model tagged ORG
     if short_label == "PERSON" and long_label == "PERSON":
         # the surname, or first and last name without middle names or patronymic
         return long[-size:] == short or (size == 2 and short == (long[0], long[-1]))
     if short_label in _ORG_FAMILY and long_label in _ORG_FAMILY:
         return long[:size] == short or long[-size:] == short
     return False
+
+
+def _initials(form: str) -> str | None:
+    """ "OPEC" for "Organization of the Petroleum Exporting Countries"; None for one word."""
+    words = [w for w in form.split() if w.casefold() not in _ACRONYM_SKIP]
+    if len(words) < 2:
+        return None
+    return "".join(w[0] for w in words).casefold()
+
+
+def _is_acronym(form: str) -> bool:
+    return 2 <= len(form) <= 6 and form.isupper() and " " not in form
 
 
 def _canonical(mentions: list[_Mention]) -> str:
@@ -236,19 +286,39 @@ def _canonical(mentions: list[_Mention]) -> str:
     return max(forms, key=lambda f: (len(f.split()), not f.isupper(), forms[f], -first[f]))
 
 
+def _join_acronyms(
+    groups: dict[str, list[_Mention]], labels: dict[str, str], clusters: _Clusters
+) -> None:
+    """An ORG acronym joins the one ORG name whose initials it spells."""
+    by_initials: dict[str, set[str]] = {}
+    for key, mentions in groups.items():
+        if labels[key] in _ORG_FAMILY and (initials := _initials(mentions[0].form)):
+            by_initials.setdefault(initials, set()).add(clusters.find(key))
+    for key, mentions in groups.items():
+        if not _is_acronym(mentions[0].form):
+            continue
+        roots = {clusters.find(k) for k in by_initials.get(key, ())} - {clusters.find(key)}
+        if len(roots) == 1:
+            clusters.join(key, roots.pop())
+
+
 def build_entities(
     text: str,
     spans: Iterable[tuple[int, int, str]],
     zones: Zones,
     sentence_of: Callable[[int], int | None],
     naming: Naming = ENGLISH,
+    links: Sequence[tuple[int, int]] = (),
 ) -> list[Entity]:
     """One Entity per distinct thing named in the text, most salient first."""
     kept: list[tuple[int, int, str]] = []
     for start, end, label in spans:
         if label not in KEPT_LABELS:
             continue
-        trimmed = _trim(text, start, end)
+        outside = _outside_links(text, start, end, links)
+        trimmed = _trim(text, *outside) if outside else None
+        if trimmed is not None and label == "PERSON" and (of := _PERSON_OF.search(text, *trimmed)):
+            trimmed = (trimmed[0], of.start())
         if trimmed is not None:
             kept.append((*trimmed, label))
     forms = naming.forms([(text[start:end], label) for start, end, label in kept])
@@ -277,20 +347,38 @@ def build_entities(
             if _fits(tokens[short], labels[short], tokens[long], labels[long])
         }
         if len(roots) == 1:
-            clusters.join(short, roots.pop())
+            root = roots.pop()
+            clusters.join(short, root)
+            if labels[short] in _ORG_FAMILY and labels[root] == "PERSON":
+                for mention in groups[short]:
+                    mention.label = "PERSON"  # a surname the model tagged ORG
+    _join_acronyms(groups, labels, clusters)
 
     merged: dict[str, list[_Mention]] = {}
     for key, mentions in groups.items():
         merged.setdefault(clusters.find(key), []).extend(mentions)
 
-    total = sum(m.weight for mentions in merged.values() for m in mentions)
-    entities = []
-    for mentions in merged.values():
-        mentions.sort(key=lambda m: m.start)
+    # Name and label each group; places with one country code become one entity.
+    named: dict[str, tuple[list[_Mention], str, str | None]] = {}
+    for index, mentions in enumerate(merged.values()):
         name = _canonical(mentions)
         label = naming.place_label(name, _majority(mentions))
+        code = naming.country(name) if label == "GPE" else None
+        slot = f"iso:{code}" if code else f"group:{index}"
+        if slot in named:
+            mentions = named[slot][0] + mentions
+            name = _canonical(mentions)
+        named[slot] = (mentions, name, code)
+
+    total = sum(m.weight for mentions in merged.values() for m in mentions)
+    entities = []
+    for mentions, name, code in named.values():
+        mentions.sort(key=lambda m: m.start)
+        label = naming.place_label(name, _majority(mentions))
         ids: dict[str, str] = {}
-        if label == "GPE" and (code := naming.country(name)):
+        if label != "GPE" and code:
+            label = "GPE"
+        if label == "GPE" and (code := code or naming.country(name)):
             ids["iso3166"] = code
         entities.append(
             Entity(

@@ -128,6 +128,19 @@ def tag(models: RussianModels, plans: Sequence[Sequence[Segment]]) -> list[Tagge
 _CYRILLIC_WORD = re.compile(r"^[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*$")
 _PERSON_TAGS = frozenset({"Name", "Surn", "Patr"})
 _TOKEN = re.compile(r"\S+")
+# Usual names of a few institutions the news names in several ways, to one canonical name.
+_CANONICAL = {
+    "цб": "Банк России",
+    "цб рф": "Банк России",
+    "центробанк": "Банк России",
+    "центральный банк": "Банк России",
+    "банк россии": "Банк России",
+    "минфин": "Министерство финансов",
+    "госдума": "Государственная дума",
+    "ес": "Евросоюз",
+    "европейский союз": "Евросоюз",
+    "евросоюз": "Евросоюз",
+}
 
 
 def _recase(form: str, original: str) -> str:
@@ -147,110 +160,125 @@ def _declinable(word: str) -> bool:
     return bool(_CYRILLIC_WORD.match(word)) and not (word.isupper() and len(word) > 1)
 
 
-def _nominative(parse: Any, gender: str | None = None) -> str:
-    grammemes = {"nomn"}
-    if gender and "plur" not in parse.tag:
-        grammemes.add(gender)
-    inflected = parse.inflect(grammemes) or parse.inflect({"nomn"})
+def _nominative(parse: Any) -> str:
+    inflected = parse.inflect({"nomn"})
     return str(inflected.word) if inflected is not None else str(parse.word)
 
 
-def _person_parses(morph: MorphAnalyzer, word: str, gender: str | None) -> list[Any]:
-    """Readings of a name word, the likeliest first: name tags, then adjective, then noun."""
+def _singular(parses: list[Any]) -> list[Any]:
+    return [p for p in parses if "sing" in p.tag or "Fixd" in p.tag]
+
+
+def _person_word(morph: MorphAnalyzer, word: str, gender: str | None) -> list[str]:
+    """Nominatives of one word of a person's name, the likeliest first; [] keeps the word.
+
+    Readings as a first name, surname or patronymic come first (in the gender of the first
+    name, if known), then adjective-like surnames ("Навального"), then unknown nouns
+    ("Болтона"); plural readings never ("Силуанов" is not the plural of "Силуаны").
+    """
     parses = morph.parse(word)
-    named = [p for p in parses if _PERSON_TAGS & p.tag.grammemes]
+    named = _singular([p for p in parses if _PERSON_TAGS & p.tag.grammemes])
     if any("Fixd" in p.tag for p in named):
         return []  # indeclinable: "Мадуро", "Шойгу"
-    for pool in (
+    pools = [
         named,
-        [p for p in parses if p.tag.POS == "ADJF"],
-        [p for p in parses if p.tag.POS == "NOUN" and "sing" in p.tag and "Fixd" not in p.tag],
-    ):
-        if pool:
-            if gender is not None:
-                agreeing = [p for p in pool if {gender, "ms-f"} & p.tag.grammemes]
-                pool = agreeing or pool
-            return pool
-    return []
+        _singular([p for p in parses if p.tag.POS == "ADJF"]),
+        _singular([p for p in parses if p.tag.POS == "NOUN" and "Fixd" not in p.tag]),
+    ]
+    ordered: list[Any] = []
+    for pool in pools:
+        if gender is not None:
+            agreeing = [p for p in pool if {gender, "ms-f"} & p.tag.grammemes]
+            pool = agreeing + [p for p in pool if p not in agreeing]
+        ordered.extend(pool)
+    return list(dict.fromkeys(_recase(_nominative(p), word) for p in ordered))
 
 
-def _person_form(morph: MorphAnalyzer, surface: str) -> tuple[str, list[str]]:
-    """The nominative of a person's name, and the other nominatives of a lone word."""
+def _person_candidates(morph: MorphAnalyzer, surface: str) -> list[tuple[str, list[str]]]:
+    """Each word of a person's name with its candidate nominatives."""
     words = _TOKEN.findall(surface)
     gender = None
-    first = morph.parse(words[0]) if words and _declinable(words[0]) else []
-    names = [p for p in first if "Name" in p.tag]
-    if len(words) > 1 and names:
-        gender = names[0].tag.gender
-    out = []
-    alternatives: list[str] = []
-    for word in words:
-        if not _declinable(word):
-            out.append(word)
-            continue
-        parses = _person_parses(morph, word, gender)
-        if not parses:
-            out.append(word)
-            continue
-        out.append(_recase(_nominative(parses[0]), word))
-        if len(words) == 1:
-            alternatives = list(dict.fromkeys(_recase(_nominative(p), word) for p in parses[1:]))
-    return " ".join(out), alternatives
+    if len(words) > 1 and _declinable(words[0]):
+        names = _singular([p for p in morph.parse(words[0]) if "Name" in p.tag])
+        gender = names[0].tag.gender if names else None
+    return [(w, _person_word(morph, w, gender) if _declinable(w) else []) for w in words]
 
 
 def _phrase_form(morph: MorphAnalyzer, surface: str) -> str:
-    """The nominative of an ORG/LOC phrase: words up to the head noun agree with it."""
+    """The nominative of an ORG/LOC phrase: words up to the head noun agree with it.
+
+    The head is the first noun; its case is one that the adjectives before it share
+    ("Северному морскому пути" is dative, though "пути" alone reads as genitive first).
+    """
     words = _TOKEN.findall(surface)
-    parses = [morph.parse(w)[0] if _declinable(w) else None for w in words]
-    head = next((i for i, p in enumerate(parses) if p is not None and p.tag.POS == "NOUN"), None)
+    parses = [morph.parse(w) if _declinable(w) else None for w in words]
+    head = next((i for i, p in enumerate(parses) if p is not None and p[0].tag.POS == "NOUN"), None)
     if head is None:
         return surface
-    head_parse: Any = parses[head]
+    nouns = [p for p in parses[head] or [] if p.tag.POS == "NOUN"]
+    adjectives = [
+        [p for p in options if p.tag.POS in ("ADJF", "PRTF")] if options else []
+        for options in parses[:head]
+    ]
+    shared = {p.tag.case for p in nouns}
+    for options in adjectives:
+        if options:
+            shared &= {p.tag.case for p in options}
+    head_parse = next((p for p in nouns if p.tag.case in shared), nouns[0])
     number = "plur" if "plur" in head_parse.tag else "sing"
-    gender = head_parse.tag.gender
+    wanted = {"nomn", number} | (
+        {head_parse.tag.gender} if head_parse.tag.gender and number == "sing" else set()
+    )
     out = []
-    for index, (word, parse) in enumerate(zip(words, parses, strict=True)):
-        if parse is None or index > head:
+    for index, word in enumerate(words):
+        if index > head or parses[index] is None:
             out.append(word)
-            continue
-        if index == head:
-            out.append(_recase(_nominative(parse), word))
-            continue
-        adjectives = [
-            p
-            for p in morph.parse(word)
-            if p.tag.POS in ("ADJF", "PRTF") and p.tag.case == head_parse.tag.case
-        ]
-        if not adjectives:
-            out.append(word)
-            continue
-        wanted = {"nomn", number} | ({gender} if gender and number == "sing" else set())
-        inflected = adjectives[0].inflect(wanted)
-        out.append(_recase(str(inflected.word), word) if inflected is not None else word)
+        elif index == head:
+            out.append(_recase(_nominative(head_parse), word))
+        else:
+            agreeing = [p for p in adjectives[index] if p.tag.case == head_parse.tag.case]
+            inflected = agreeing[0].inflect(wanted) if agreeing else None
+            out.append(_recase(str(inflected.word), word) if inflected is not None else word)
     return " ".join(out)
+
+
+def _choose(word: str, candidates: list[str], seen: set[str]) -> str:
+    """The default nominative, unless another candidate is written as such elsewhere.
+
+    "Никола Пашиняна": "Никола" reads first as a nominative itself, but "Никол" occurs
+    in "Никол Пашинян" in the same document, so the name is "Никол Пашинян".
+    """
+    if not candidates:
+        return word
+    default = candidates[0]
+    if default != word and default in seen:
+        return default
+    attested = [c for c in candidates[1:] if c != word and c in seen]
+    return attested[0] if attested else default
 
 
 def name_forms(morph: MorphAnalyzer, mentions: Sequence[tuple[str, str]]) -> list[str]:
     """The dictionary form of each (surface, label) mention of one document."""
+    people = {
+        index: _person_candidates(morph, surface)
+        for index, (surface, label) in enumerate(mentions)
+        if label == "PERSON"
+    }
+    seen = {word for candidates in people.values() for word, _ in candidates}
     forms: list[str] = []
-    lone: dict[int, list[str]] = {}
-    for index, (surface, label) in enumerate(mentions):
-        if label == "PERSON":
-            form, alternatives = _person_form(morph, surface)
-            if alternatives:
-                lone[index] = alternatives
+    for index, (surface, _) in enumerate(mentions):
+        if index in people:
+            form = " ".join(_choose(w, c, seen) for w, c in people[index])
         else:
             form = _phrase_form(morph, surface)
-        forms.append(form)
-    if lone:
-        surnames = {
-            form.split()[-1]
-            for form, (_, label) in zip(forms, mentions, strict=True)
-            if label == "PERSON" and len(form.split()) > 1
-        }
-        for index, alternatives in lone.items():
-            if forms[index] not in surnames:
-                forms[index] = next((a for a in alternatives if a in surnames), forms[index])
+        forms.append(_CANONICAL.get(_fold(form), form))
+    # A lone surname with several nominatives ("Захарова": Захаров or Захарова) takes the
+    # one a fuller name in the document ends with.
+    surnames = {forms[i].split()[-1] for i, words in people.items() if len(words) > 1 and forms[i]}
+    for index, words in people.items():
+        if len(words) == 1 and forms[index] not in surnames:
+            word, candidates = words[0]
+            forms[index] = next((c for c in [*candidates, word] if c in surnames), forms[index])
     return forms
 
 
@@ -292,8 +320,11 @@ _COUNTRY_ALIASES = {
     "нидерланды": "NL",
     "кот-д'ивуар": "CI",
 }
-# Buildings named for the institution they house, as the news uses them.
-_INSTITUTIONS = frozenset({"кремль", "белый дом", "смольный", "пентагон", "лубянка"})
+# Buildings named for the institution they house, as the news uses them, and unions of
+# states (slovnet tags "Евросоюз" LOC; the English model and the gold set say ORG).
+_INSTITUTIONS = frozenset(
+    {"кремль", "белый дом", "смольный", "пентагон", "лубянка", "евросоюз", "нато", "оон"}
+)
 # Cities are GPE in the OntoNotes scheme the English model follows.
 _CITIES = frozenset(
     [

@@ -47,10 +47,13 @@ def test_explicit_forms(text: str, value: str, granularity: str) -> None:
         ("January 28", "XXXX-01-28", "2019-01-28"),
         ("Jan. 28", "XXXX-01-28", "2019-01-28"),
         ("28 January", "XXXX-01-28", "2019-01-28"),
-        # past-preferring: a later month-day is last year's
+        # past-preferring, except within FUTURE_WINDOW (four months) ahead
         ("December 30", "XXXX-12-30", "2018-12-30"),
         ("February 29", "XXXX-02-29", "2016-02-29"),
-        ("early March", "XXXX-03", "2018-03"),
+        ("early March", "XXXX-03", "2019-03"),
+        ("June", "XXXX-06", "2018-06"),
+        ("May 20", "XXXX-05-20", "2019-05-20"),
+        ("June 10", "XXXX-06-10", "2018-06-10"),
     ],
 )
 def test_missing_year_is_never_invented(text: str, without: str, with_reference: str) -> None:
@@ -72,7 +75,9 @@ def test_impossible_day_has_no_value() -> None:
         ("two years ago", "2017", "year"),
         ("last week", "2019-W04", "week"),
         ("this month", "2019-01", "month"),
-        ("Monday", "2019-01-21", "day"),
+        ("Monday", "2019-01-28", "day"),  # a story dated on a Monday means that Monday
+        ("Sunday", "2019-01-27", "day"),
+        ("fourth quarter", "2018-Q4", "quarter"),
         ("the 28th", "2019-01-28", "day"),
     ],
 )

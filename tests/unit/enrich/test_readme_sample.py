@@ -1,0 +1,19 @@
+"""The README's sample tables are the script's output, and the gold copy of the sample is
+the sample: neither may drift."""
+
+from __future__ import annotations
+
+from scripts.sample_table import README, readme_section, sample_tables
+from tests.conftest import SAMPLE_ARTICLE
+from tests.gold.scoring import GOLD_DIR
+
+
+def test_readme_sample_tables_are_current() -> None:
+    section = readme_section(README.read_text(encoding="utf-8"))
+    assert section is not None, "README.md lost its sample-table markers"
+    assert section == sample_tables(), "run: .venv/bin/python scripts/sample_table.py --write"
+
+
+def test_gold_copy_of_the_sample_is_the_sample() -> None:
+    copy = GOLD_DIR / "en-01-putin-elites-venezuela.txt"
+    assert copy.read_bytes() == SAMPLE_ARTICLE.read_bytes()
