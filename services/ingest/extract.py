@@ -7,6 +7,7 @@ service can move any bad file to the failed folder with a reason instead of cras
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -38,6 +39,9 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_MEDIA_TYPES)
 _DATELINE_LINES = 5
 # The reason given when a library fails in a way the format module did not anticipate.
 _CORRUPT_REASON = {"pdf": "corrupt_pdf", "docx": "corrupt_docx", "json": "invalid_json"}
+# Lone surrogates (a JSON "\\ud800", undecodable bytes kept as escapes) cannot be encoded as
+# UTF-8, so they would break publishing; NUL is refused by PostgreSQL text columns.
+_UNENCODABLE = re.compile("[\ud800-\udfff\x00]")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ def extract(data: bytes, filename: str, *, max_text_chars: int = 2_000_000) -> E
         raise ExtractionError(
             reason, f"cannot read the {media_type} file: {type(exc).__name__}: {exc}"
         ) from exc
+    parsed.text = _scrub(parsed.text)
+    _scrub_metadata(parsed.metadata)
     if not parsed.text.strip():
         raise ExtractionError("no_text", f"the {media_type} file has no text")
     if len(parsed.text) > max_text_chars:
@@ -92,6 +98,19 @@ def extract(data: bytes, filename: str, *, max_text_chars: int = 2_000_000) -> E
     return Extracted(
         text=parsed.text, metadata=metadata, media_type=media_type, encoding=parsed.encoding
     )
+
+
+def _scrub(value: str) -> str:
+    """``value`` without NUL, and with U+FFFD for each lone surrogate."""
+    return _UNENCODABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+
+
+def _scrub_metadata(metadata: DocumentMetadata) -> None:
+    for name in type(metadata).model_fields:
+        value = getattr(metadata, name)
+        if isinstance(value, str):
+            setattr(metadata, name, _scrub(value) or None)
+    metadata.extra = {_scrub(k): _scrub(v) for k, v in metadata.extra.items()}
 
 
 def _parse(media_type: str, data: bytes, max_text_chars: int) -> Parsed:
@@ -112,7 +131,7 @@ def _parse(media_type: str, data: bytes, max_text_chars: int) -> Parsed:
     if media_type == "docx":
         from services.ingest.formats.docx import parse_docx
 
-        return parse_docx(data)
+        return parse_docx(data, max_text_chars=max_text_chars)
     if media_type == "eml":
         from services.ingest.formats.eml import parse_eml
 

@@ -6,12 +6,30 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 TEMPORARY_SUFFIXES = (".part", ".tmp", ".crdownload", ".download", ".swp", ".partial")
+# Control characters, line separators, and the surrogate escapes Python decodes undecodable
+# bytes of a file name to (os.fsdecode(b"\xff") == "\udcff").
+_UNSAFE_NAME_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if "\udc80" <= char <= "\udcff":
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def safe_name(name: str) -> str:
+    r"""A file name or relative path as printable, valid Unicode, for documents, sidecars,
+    logs and archive names: ``b"bad\nname\xff.txt"`` becomes ``bad\nname\xff.txt``
+    (a backslash escape for each control character and each byte that is not UTF-8)."""
+    return _UNSAFE_NAME_CHARS.sub(_escape, name)
 
 
 def is_ignored_name(name: str) -> bool:
@@ -86,8 +104,10 @@ def _free_destination(dest: Path, tag: str) -> Path:
 
 def destination(path: Path, inbox: Path, target_root: Path, tag: str) -> Path:
     """Where ``path`` would go under ``target_root``: the same relative place, or a tagged
-    name beside it when that is taken. Nothing is ever overwritten."""
-    return _free_destination(target_root / path.relative_to(inbox), tag)
+    name beside it when that is taken. Nothing is ever overwritten. Names are made safe
+    (``safe_name``), so what a document or sidecar says names the file exactly."""
+    rel = path.relative_to(inbox)
+    return _free_destination(target_root.joinpath(*map(safe_name, rel.parts)), tag)
 
 
 def move_file(path: Path, dest: Path) -> Path:
@@ -119,15 +139,15 @@ def move_to_failed(
     it. ``inbox`` is the folder ``path`` is relative to (the inbox, or the archive when a
     later stage failed); ``original`` is its path as dropped, when it differs."""
     tag = (doc_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"))[:12]
-    rel = str(path.relative_to(inbox))
+    rel = safe_name(str(path.relative_to(inbox)))
     dest = move_to(path, inbox, failed_root, tag)
     sidecar = dest.with_name(dest.name + ".error.json")
     payload = {
-        "file": original or rel,
+        "file": safe_name(original) if original else rel,
         "stored_as": dest.name,
         "stage": stage,
         "reason": reason,
-        "message": message,
+        "message": message.encode("utf-8", "backslashreplace").decode("utf-8"),
         "doc_id": doc_id,
         "failed_at": datetime.now(UTC).isoformat(),
     }

@@ -2,6 +2,11 @@
 
 The text/plain part is preferred because it is what the sender wrote; an HTML-only
 message goes through the same main-text extraction as an HTML page. Attachments are ignored.
+
+Header values stay plain strings: the standard library's structured header parser
+(``email.policy.default``) takes quadratic time and memory on hostile headers (20,000
+encoded words took 8 s and 2.7 GB, 20,000 quotes in a From 30 s), so the few headers used
+here are decoded with the linear legacy functions, and every value is capped in length.
 """
 
 from __future__ import annotations
@@ -9,8 +14,9 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
-from email.utils import parsedate_to_datetime
+from email.utils import parseaddr, parsedate_to_datetime
 
 from services.ingest.formats._common import ExtractionError, Parsed, clean_field, clean_text
 from services.ingest.formats.encoding import decode_text
@@ -18,12 +24,25 @@ from services.ingest.formats.html import parse_markup
 from shared.models import DocumentMetadata
 
 _MESSAGE_HEADERS = ("from", "to", "subject", "date", "message-id", "mime-version", "received")
+# Longer header values are cut: a Subject or a To list has no business being longer, and
+# Content-* values are parsed for parameters by code that is quadratic in their length.
+MAX_HEADER_CHARS = 16_384
+MAX_CONTENT_HEADER_CHARS = 2_048
+
+
+def _plain_header(name: str, value: str) -> str:
+    limit = MAX_CONTENT_HEADER_CHARS if name.lower().startswith("content-") else MAX_HEADER_CHARS
+    return value[:limit]
+
+
+# The default policy (EmailMessage, get_body, get_content) without structured headers.
+_POLICY = email.policy.default.clone(header_factory=_plain_header)
 
 
 def parse_eml(data: bytes) -> Parsed:
     """Body text and headers of a single RFC 5322 message."""
     try:
-        message = email.message_from_bytes(data, policy=email.policy.default)
+        message = email.message_from_bytes(data, policy=_POLICY)
     except Exception as exc:
         raise ExtractionError("invalid_email", f"the file is not an e-mail message: {exc}") from exc
     if not isinstance(message, EmailMessage) or not any(
@@ -42,7 +61,9 @@ def parse_eml(data: bytes) -> Parsed:
             if markup.strip():
                 try:
                     text = parse_markup(markup).text
-                except ExtractionError:
+                except ExtractionError as exc:
+                    if exc.reason == "unsafe_xml":
+                        raise
                     text = ""
     if not text:
         raise ExtractionError("no_text", "the e-mail has no text or HTML body")
@@ -74,12 +95,45 @@ def _part_text(part: Message) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
-def _header(message: EmailMessage, name: str) -> str | None:
+def _raw_header(message: EmailMessage, name: str) -> str | None:
+    """A header's raw value (unfolded, capped), with raw 8-bit bytes read as UTF-8."""
     try:
         value = message.get(name)
-    except Exception:  # a malformed header the policy cannot parse
+    except Exception:
         return None
-    return clean_field(str(value)) if value is not None else None
+    if not isinstance(value, str):
+        return None
+    # message_from_bytes keeps non-ASCII header bytes as surrogate escapes.
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _decoded(value: str) -> str:
+    """A header value with its RFC 2047 encoded words (``=?utf-8?q?...?=``) decoded."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # an unknown charset, bad base64...: decode what can be decoded
+        pass
+    try:
+        chunks = decode_header(value)
+    except Exception:
+        return value
+    parts: list[str] = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            parts.append(chunk)
+            continue
+        try:
+            parts.append(chunk.decode(charset or "ascii", "replace"))
+        except (LookupError, ValueError):  # ValueError: a NUL in the charset's name
+            parts.append(chunk.decode("utf-8", "replace"))
+    return "".join(parts)
+
+
+def _header(message: EmailMessage, name: str) -> str | None:
+    raw = _raw_header(message, name)
+    return clean_field(_decoded(raw)) if raw is not None else None
 
 
 def _metadata(message: EmailMessage) -> DocumentMetadata:
@@ -92,7 +146,7 @@ def _metadata(message: EmailMessage) -> DocumentMetadata:
         value = _header(message, name)
         if value is not None:
             metadata.extra[key] = value
-    published = _email_date(_header(message, "Date"))
+    published = _email_date(_raw_header(message, "Date"))
     if published is not None:
         metadata.published_at = published
         metadata.published_at_source = "email"
@@ -104,14 +158,14 @@ def _metadata(message: EmailMessage) -> DocumentMetadata:
 
 def _sender_name(message: EmailMessage) -> str | None:
     """The sender's display name, else the address."""
-    try:
-        header = message["From"]
-        addresses = getattr(header, "addresses", ())
-    except Exception:
+    raw = _raw_header(message, "From")
+    if raw is None:
         return None
-    for address in addresses:
-        return clean_field(address.display_name) or clean_field(address.addr_spec)
-    return None
+    try:
+        name, address = parseaddr(raw)
+    except Exception:  # RecursionError on deeply nested comments, among others
+        return None
+    return clean_field(_decoded(name)) or clean_field(address)
 
 
 def _email_date(value: str | None) -> str | None:

@@ -20,7 +20,8 @@ def parse_json(data: bytes) -> Parsed:
     """Text and metadata of a JSON document: {"text": ..., "title": ..., ...}."""
     try:
         document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    # ValueError also covers integers longer than Python's 4,300-digit conversion limit.
+    except (ValueError, RecursionError) as exc:
         raise ExtractionError("invalid_json", f"the file is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise ExtractionError(
