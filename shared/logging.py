@@ -57,7 +57,12 @@ def configure_logging(settings: Settings, service: str) -> None:
     root.setLevel(settings.log_level)
     # FastStream logs every message at INFO; keep it to warnings unless debugging.
     faststream_level = "DEBUG" if settings.log_level == "DEBUG" else "WARNING"
-    for name in ("faststream", "faststream.access", "faststream.access.redis"):
+    for name in (
+        "faststream",
+        "faststream.access",
+        "faststream.access.redis",
+        "dropwire.faststream",
+    ):
         logging.getLogger(name).setLevel(faststream_level)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +29,9 @@ from shared.settings import Settings
 from shared.streams import StreamNames
 
 ReadyCheck = Callable[[], Awaitable[bool]]
+# FastStream's own loggers print plain text through their own handler; ours propagates to the
+# root handler that shared.logging configures, so every line is one structured event.
+FASTSTREAM_LOGGER = logging.getLogger("dropwire.faststream")
 
 
 def make_broker(settings: Settings, service: str) -> RedisBroker:
@@ -44,6 +48,7 @@ def make_broker(settings: Settings, service: str) -> RedisBroker:
         redis_url(settings),
         security=BaseSecurity(ssl_context=context) if context is not None else None,
         middlewares=middlewares,
+        logger=FASTSTREAM_LOGGER,
     )
 
 
@@ -108,6 +113,7 @@ def build_service_app(
 
     app = AsgiFastStream(
         broker,
+        logger=FASTSTREAM_LOGGER,
         asgi_routes=[
             ("/metrics", make_asgi_app(REGISTRY)),
             ("/health/live", live),

@@ -59,6 +59,11 @@ def test_sample_article_is_enriched_and_published(
     assert [p.name for p in settings.archive_dir.rglob("*") if p.is_file()] == [dropped.name]
     published = [e for e in pipeline.log_events() if e.get("event") == "publish.published"]
     assert [e["doc_id"] for e in published] == [record["id"]]
+    # Production logs: every line of every service is one JSON event.
+    lines = pipeline.log_path.read_text().splitlines()
+    assert lines and all(line.startswith("{") and line.endswith("}") for line in lines), [
+        line for line in lines if not line.startswith("{")
+    ][:5]
 
 
 def test_restart_with_files_in_inbox_publishes_each_once(
