@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.ingest.extract import ExtractionError, extract, media_type_for
+from services.ingest.files import safe_name
 from shared.models import RawDocument, SourceFile, content_id
 from shared.settings import Settings
 
@@ -51,8 +52,8 @@ def read_document(path: Path, rel: str, settings: Settings) -> RawDocument:
     return RawDocument(
         id=doc_id,
         source=SourceFile(
-            path=rel,
-            name=path.name,
+            path=safe_name(rel),
+            name=safe_name(path.name),
             size=len(data),
             mtime=datetime.fromtimestamp(st.st_mtime, UTC),
             media_type=extracted.media_type,
