@@ -35,8 +35,10 @@ fmt: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The benchmark (docs/benchmarks.md): model, enricher, end to end, latency, ingest, RSS.
+# About 30 minutes; BENCH_ARGS=--quick for a 3-minute run.
 bench: install
-	$(VENV)/bin/python bench/enrich_speed.py
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(TOOLS) $(VENV) .mypy_cache .ruff_cache .pytest_cache

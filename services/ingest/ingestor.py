@@ -22,15 +22,47 @@ from services.ingest.files import (
     is_candidate,
     move_file,
     move_to_failed,
+    safe_name,
 )
 from services.ingest.files import scan as scan_inbox
 from services.ingest.publisher import RawPublisher
 from services.ingest.reader import ReadError, read_document
 from shared import metrics
 from shared.deadletter import dead_letter_fields
+from shared.models import RawDocument
 from shared.settings import Settings
 
 log = structlog.stdlib.get_logger("dropwire.ingest")
+
+# Ready files are handled this many at a time: one thread hop reads them, one pipelined
+# Redis round trip publishes them, one more thread hop archives them.
+BATCH_FILES = 64
+
+
+def _read_all(
+    paths: list[Path], inbox: Path, settings: Settings
+) -> list[RawDocument | ReadError | FileNotFoundError]:
+    """``read_document`` for each file (in a worker thread), the error in place of a
+    document that cannot be read."""
+    out: list[RawDocument | ReadError | FileNotFoundError] = []
+    for path in paths:
+        try:
+            out.append(read_document(path, str(path.relative_to(inbox)), settings))
+        except (ReadError, FileNotFoundError) as exc:
+            out.append(exc)
+    return out
+
+
+def _unchanged_since(state: FileState | None, now: float, settle: float) -> float:
+    """When (on the monotonic clock) a file seen for the first time ``now`` last changed,
+    going by its mtime: a file finished before it was seen (renamed in, or copied in one go)
+    waits only what is left of ``settle``. An mtime in the future, or in whole seconds (a
+    file system with coarse timestamps, where it says too little), counts from ``now``;
+    a change seen later always counts from when it was seen."""
+    if state is None or state.mtime_ns % 1_000_000_000 == 0:
+        return now
+    age = time.time() - state.mtime_ns / 1e9
+    return now - min(max(age, 0.0), settle)
 
 
 @dataclass
@@ -64,16 +96,21 @@ class Ingestor:
     def offer(self, path: Path) -> None:
         """Consider ``path``: it will be handled once it has settled."""
         if path not in self._pending:
-            self._pending[path] = _Pending(file_state(path), time.monotonic())
+            state = file_state(path)
+            since = _unchanged_since(state, time.monotonic(), self.settings.settle_seconds)
+            self._pending[path] = _Pending(state, since)
             self._wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scan, then watch and settle until ``stop`` is set."""
         self.inbox.mkdir(parents=True, exist_ok=True)
+        watcher = asyncio.create_task(self._watch(stop))
+        # The watcher's first step sets up its inotify watches (synchronously, before its
+        # first await): watch first, then scan, so a file dropped meanwhile is not missed.
+        await asyncio.sleep(0)
         for path in scan_inbox(self.inbox):
             self.offer(path)
         log.info("ingest.watching", inbox=str(self.inbox), backlog=len(self._pending))
-        watcher = asyncio.create_task(self._watch(stop))
         try:
             await self._settle_loop(stop)
         finally:
@@ -115,6 +152,7 @@ class Ingestor:
                 continue
             now = time.monotonic()
             ready: list[Path] = []
+            next_due = now + tick
             for path, pending in list(self._pending.items()):
                 state = file_state(path)
                 if state is None:  # gone (renamed or deleted) before it settled
@@ -123,67 +161,111 @@ class Ingestor:
                     pending.state, pending.stable_since = state, now
                 elif now - pending.stable_since >= settle:
                     ready.append(path)
-            for path in ready:
+                else:
+                    next_due = min(next_due, pending.stable_since + settle)
+            while ready:
+                granted = await self._wait_for_room(stop, min(len(ready), BATCH_FILES))
                 if stop.is_set():
                     return
-                try:
-                    await self._wait_for_room(stop)
-                    if stop.is_set():
-                        return
+                batch, ready = ready[:granted], ready[granted:]
+                for path in batch:
                     del self._pending[path]
-                    await self.handle(path)
+                try:
+                    await self.handle_batch(batch)
                 except RedisError as exc:
-                    # The file stays in the inbox; try again once Redis answers.
-                    log.warning("ingest.redis_unavailable", file=str(path), error=str(exc))
-                    self.offer(path)
+                    # The files stay in the inbox; try again once Redis answers. (Any that
+                    # were published and moved before the error are dropped as gone.)
+                    log.warning(
+                        "ingest.redis_unavailable",
+                        file=str(batch[0]),
+                        files=len(batch),
+                        error=str(exc),
+                    )
+                    for path in batch:
+                        self.offer(path)
                     await asyncio.sleep(1.0)
                     break
-            if not ready:
-                await asyncio.sleep(tick)
+            else:
+                # Poll until the next file is due (no later than a tick, to see changes).
+                await asyncio.sleep(max(0.005, next_due - time.monotonic()))
 
-    async def _wait_for_room(self, stop: asyncio.Event) -> None:
+    async def _wait_for_room(self, stop: asyncio.Event, wanted: int) -> int:
         """Back-pressure: while enrich is ``max_backlog`` entries behind, files wait in the
         inbox (nothing is trimmed or dropped). One check grants room for as many files as the
-        backlog has left, so Redis is asked rarely while documents flow."""
+        backlog has left, so Redis is asked rarely while documents flow. Returns how many of
+        the ``wanted`` files may go now (at least one, unless ``stop`` is set meanwhile)."""
         limit = self.settings.max_backlog
         if not limit:
-            return
-        if self._room > 0:
-            self._room -= 1
-            return
-        backlog = await self.publisher.backlog(self.settings.enrich_group)
-        if backlog >= limit:
-            log.warning("ingest.backpressure", backlog=backlog, limit=limit)
-            while not stop.is_set() and backlog >= limit:
-                await asyncio.sleep(0.5)
-                backlog = await self.publisher.backlog(self.settings.enrich_group)
-            log.info("ingest.resumed", backlog=backlog, limit=limit)
-        self._room = limit - backlog - 1
+            return wanted
+        if self._room <= 0:
+            backlog = await self.publisher.backlog(self.settings.enrich_group)
+            if backlog >= limit:
+                log.warning("ingest.backpressure", backlog=backlog, limit=limit)
+                while not stop.is_set() and backlog >= limit:
+                    await asyncio.sleep(0.5)
+                    backlog = await self.publisher.backlog(self.settings.enrich_group)
+                log.info("ingest.resumed", backlog=backlog, limit=limit)
+            self._room = limit - backlog
+        granted = max(0, min(wanted, self._room))
+        self._room -= granted
+        return granted
 
     async def handle(self, path: Path) -> str:
         """Ingest one complete file. Returns "accepted", "duplicate", "failed" or "skipped"."""
-        if not is_candidate(path, self.inbox):
-            return "skipped"
-        rel = str(path.relative_to(self.inbox))
-        try:
-            doc = await asyncio.to_thread(read_document, path, rel, self.settings)
-        except FileNotFoundError:
-            return "skipped"  # gone (renamed or deleted) meanwhile: nothing to fail
-        except ReadError as exc:
-            return await self._fail(path, rel, exc.reason, exc.message, exc.doc_id)
-        doc_id = doc.id
+        return (await self.handle_batch([path]))[0]
+
+    async def handle_batch(self, paths: list[Path]) -> list[str]:
+        """Ingest complete files together, each with the outcome ``handle`` gives it: one
+        thread hop reads them all, one pipelined Redis call publishes them (in order, one
+        atomic script per file), one more thread hop moves them to the archive.
+
+        Raises ``RedisError`` when Redis fails: the files not yet moved stay in the inbox."""
+        outcomes = ["skipped"] * len(paths)
+        inbox = self.inbox
         archive_root = self.settings.archive_dir.resolve()
-        archive_dest = destination(path, self.inbox, archive_root, doc_id[:12])
-        doc.source.archived_as = str(archive_dest.relative_to(archive_root))
-        created, entry_id = await self.publisher.publish(doc)
-        archived = move_file(path, archive_dest)
+        todo = [(i, path) for i, path in enumerate(paths) if is_candidate(path, inbox)]
+        files = [path for _i, path in todo]
+        reads = await asyncio.to_thread(_read_all, files, inbox, self.settings) if files else []
+        good: list[tuple[int, Path, str, RawDocument, Path]] = []
+        for (i, path), read in zip(todo, reads, strict=True):
+            rel = safe_name(str(path.relative_to(inbox)))
+            if isinstance(read, FileNotFoundError):
+                continue  # gone (renamed or deleted) meanwhile: nothing to fail
+            if isinstance(read, ReadError):
+                outcomes[i] = await self._fail(path, rel, read.reason, read.message, read.doc_id)
+                continue
+            doc = read
+            archive_dest = destination(path, inbox, archive_root, doc.id[:12])
+            doc.source.archived_as = str(archive_dest.relative_to(archive_root))
+            good.append((i, path, rel, doc, archive_dest))
+        results = await self.publisher.publish_many([doc for _i, _p, _r, doc, _d in good])
+        published = [
+            (entry, result)
+            for entry, result in zip(good, results, strict=True)
+            if not isinstance(result, RedisError)
+        ]
+        if published:
+            moves = [(path, dest) for (_i, path, _r, _doc, dest), _result in published]
+            moved = await asyncio.to_thread(lambda: [move_file(p, d) for p, d in moves])
+            for ((i, _p, rel, doc, _d), (created, entry_id)), archived in zip(
+                published, moved, strict=True
+            ):
+                outcomes[i] = self._report(doc, rel, created, entry_id, archived)
+        errors = [result for result in results if isinstance(result, RedisError)]
+        if errors:
+            raise errors[0]
+        return outcomes
+
+    def _report(
+        self, doc: RawDocument, rel: str, created: bool, entry_id: str, archived: Path
+    ) -> str:
         metrics.FILE_BYTES.inc(doc.source.size)
         if created:
             metrics.FILES.labels("accepted", "").inc()
             self.stats.accepted += 1
             log.info(
                 "ingest.accepted",
-                doc_id=doc_id,
+                doc_id=doc.id,
                 trace_id=doc.trace_id,
                 file=rel,
                 media_type=doc.source.media_type,
@@ -194,7 +276,7 @@ class Ingestor:
             return "accepted"
         metrics.FILES.labels("duplicate", "").inc()
         self.stats.duplicates += 1
-        log.info("ingest.duplicate", doc_id=doc_id, file=rel, first_entry_id=entry_id)
+        log.info("ingest.duplicate", doc_id=doc.id, file=rel, first_entry_id=entry_id)
         return "duplicate"
 
     async def _fail(

@@ -7,7 +7,11 @@ restart the script reports it as already accepted instead of publishing it twice
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from shared.models import RawDocument
 from shared.streams import StreamNames
@@ -58,10 +62,32 @@ class RawPublisher:
         if force:
             entry_id = await self._redis.xadd(self._names.raw, encode_raw(doc))  # type: ignore[arg-type]
             return True, str(entry_id)
+        keys, args = self._script_call(doc)
+        created, entry_id = await self._script(keys=keys, args=args)
+        return bool(created), str(entry_id)
+
+    async def publish_many(
+        self, docs: Sequence[RawDocument]
+    ) -> list[tuple[bool, str] | RedisError]:
+        """``publish`` for many documents in one pipelined round trip, in order (so of two
+        documents with the same content id the first is accepted, the second a duplicate).
+
+        A document whose script failed gets its error in its place; a lost connection
+        raises, and then any of the documents may or may not have been accepted."""
+        if not docs:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for doc in docs:
+                keys, args = self._script_call(doc)
+                await self._script(keys=keys, args=args, client=pipe)
+            replies = await pipe.execute(raise_on_error=False)
+        return [
+            reply if isinstance(reply, RedisError) else (bool(reply[0]), str(reply[1]))
+            for reply in replies
+        ]
+
+    def _script_call(self, doc: RawDocument) -> tuple[list[str], list[Any]]:
         flat: list[str] = []
         for key, value in encode_raw(doc).items():
             flat += [key, value]
-        created, entry_id = await self._script(
-            keys=[self._names.seen_key(doc.id), self._names.raw], args=[self._ttl, *flat]
-        )
-        return bool(created), str(entry_id)
+        return [self._names.seen_key(doc.id), self._names.raw], [self._ttl, *flat]
