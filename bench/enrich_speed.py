@@ -11,35 +11,20 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from services.enrich.core import DEFAULT_PIPELINE, enrich_batch, load_pipeline
-from shared.models import DocumentMetadata, RawDocument, SourceFile
+from services.ingest.reader import read_document
+from shared.models import RawDocument
+from shared.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "putin-elites-venezuela.txt"
 
 
-def _documents(text: str, copies: int) -> list[RawDocument]:
-    source = SourceFile(
-        path="sample.txt",
-        name="sample.txt",
-        size=len(text),
-        mtime=datetime.now(UTC),
-        media_type="txt",
-    )
-    metadata = DocumentMetadata(
-        title=text.split("\n", 1)[0],
-        author="Paul Goble",
-        published_at="XXXX-01-28",
-        published_at_source="dateline",
-        dateline_place="Staunton",
-        dateline_text="Staunton, January 28 –",
-    )
-    return [
-        RawDocument(id=f"doc-{i}", source=source, text=text, metadata=metadata)
-        for i in range(copies)
-    ]
+def _documents(path: Path, copies: int) -> list[RawDocument]:
+    """``copies`` of the file as ingest reads it, each with its own id."""
+    doc = read_document(path, path.name, Settings())
+    return [doc.model_copy(update={"id": f"doc-{i}"}) for i in range(copies)]
 
 
 def _timed(run: Callable[[], object]) -> float:
@@ -56,9 +41,8 @@ def main() -> None:
     parser.add_argument("--sample", type=Path, default=SAMPLE)
     args = parser.parse_args()
 
-    text = args.sample.read_text(encoding="utf-8")
-    words = len(text.split())
-    documents = _documents(text, args.copies)
+    documents = _documents(args.sample, args.copies)
+    words = len(documents[0].text.split())
     texts = [d.text for d in documents]
     nlp = load_pipeline(DEFAULT_PIPELINE)
     enrich_batch(documents[:4], nlp, args.batch_size)  # warm up both paths
