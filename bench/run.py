@@ -421,7 +421,11 @@ class Bench:
     def e2e(self, workers: int, *, latency: bool, rss: bool) -> dict[str, Any]:
         folders = self.fresh(f"e2e-{workers}")
         pipeline = Pipeline(
-            folders, self.redis_server.url, ("ingest", "enrich", "publish"), workers
+            folders,
+            self.redis_server.url,
+            ("ingest", "enrich", "publish"),
+            workers,
+            env_extra=self.args.env,
         )
         out: dict[str, Any] = {"workers": workers}
         n = self.args.docs
@@ -569,7 +573,10 @@ class Bench:
     def ingest_alone(self) -> dict[str, Any]:
         folders = self.fresh("ingest")
         pipeline = Pipeline(
-            folders, self.redis_server.url, ("ingest",), env_extra={"DROPWIRE_MAX_BACKLOG": "0"}
+            folders,
+            self.redis_server.url,
+            ("ingest",),
+            env_extra={"DROPWIRE_MAX_BACKLOG": "0", **self.args.env},
         )
         n = self.args.ingest_files
         raw_key = f"{PREFIX}:raw"
@@ -755,7 +762,7 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"Dropwire bench: {head['nproc']} × {head['cpu']}, {head['ram_gb']} GB RAM, "
-            f"Python {head['python']}; {results['corpus']}",
+            f"Python {head['python']}; {results['corpus']}; settings: {results['settings']}",
             f"load average at start {head['load_at_start']}; at the end of each stage: {loads}",
             "-" * max(len(line) for line in lines),
             *lines,
@@ -791,17 +798,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="print JSON instead of the table, or with FILE: the table, and JSON to FILE",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Dropwire setting for the services, e.g. settle_seconds=0.1 (repeatable)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     defaults = {
-        "docs": 150 if quick else 2000,
-        "latency_docs": 20 if quick else 100,
+        "docs": 100 if quick else 2000,
+        "latency_docs": 15 if quick else 100,
         "ingest_files": 1000 if quick else 3000,
         "rss_docs": 0 if quick else 10_000,
     }
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    args.env = {}
+    for item in args.setting:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--setting wants NAME=VALUE, not {item!r}")
+        args.env[f"DROPWIRE_{name.upper().removeprefix('DROPWIRE_')}"] = value
     args.stages = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = args.stages - set(STAGES)
     if unknown:
@@ -816,6 +836,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "command": " ".join(["bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
         "corpus": f"{args.docs} documents from {source}",
+        "settings": args.env or "defaults",
     }
     root = Path(tempfile.mkdtemp(prefix="dropwire-bench-"))
     settings = Settings(_env_file=None)

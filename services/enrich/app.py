@@ -19,6 +19,7 @@ from services.enrich.core import enrich, enrich_batch, load_pipeline
 from shared import metrics
 from shared.consuming import subscribe_reliably
 from shared.deadletter import dead_letter_fields
+from shared.memory import release_free_memory
 from shared.models import EnrichedRecord, Enrichment, RawDocument
 from shared.redis import connect, wait_until_ready
 from shared.service import build_service_app, make_broker
@@ -107,6 +108,8 @@ def build_app(settings: Settings) -> AsgiFastStream:
                 pipe.xadd(names.dead_letter, fields)  # type: ignore[arg-type]
             await pipe.execute()
         metrics.DEAD_LETTERS.labels("enrich").inc(len(dead))
+        # The records are out: hand the batch's scratch memory back (see shared.memory).
+        await asyncio.to_thread(release_free_memory)
         for doc, result in zip(docs, results, strict=True):
             if isinstance(result, Enrichment):
                 metrics.DOCUMENTS.labels("enrich", "ok").inc()

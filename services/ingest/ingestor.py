@@ -130,6 +130,8 @@ class Ingestor:
                 path = Path(raw_path)
                 if change == Change.deleted:
                     self._pending.pop(path, None)
+                elif path in self._pending:
+                    continue  # already settling: the settle loop sees it change
                 elif path.is_dir():  # noqa: ASYNC240 - one stat per event
                     # A folder moved in at once brings files no event announced.
                     for inner in scan_inbox(path):
