@@ -36,7 +36,7 @@ fmt: install
 	$(VENV)/bin/ruff check --fix .
 
 # The benchmark (docs/benchmarks.md): model, enricher, end to end, latency, ingest, RSS.
-# About 30 minutes; BENCH_ARGS=--quick for a 3-minute run.
+# About 30 minutes; BENCH_ARGS=--quick for a 2-minute run.
 bench: install
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 

@@ -808,7 +808,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick = args.quick
     defaults = {
-        "docs": 100 if quick else 2000,
+        "docs": 160 if quick else 2000,
         "latency_docs": 15 if quick else 100,
         "ingest_files": 1000 if quick else 3000,
         "rss_docs": 0 if quick else 10_000,
