@@ -95,7 +95,17 @@ class Settings(BaseSettings):
         ge=0.0,
         description="A file is read once its size and mtime are unchanged for this long.",
     )
-    watch_debounce_ms: int = Field(default=50, ge=1, description="watchfiles debounce (ms).")
+    trust_close_write: bool = Field(
+        default=True,
+        description=(
+            "Linux: a file closed after writing or renamed into the inbox is read at once, "
+            "without the settle wait. Turn off for writers that close and reopen a file "
+            "while still writing it."
+        ),
+    )
+    watch_debounce_ms: int = Field(
+        default=50, ge=1, description="watchfiles debounce (ms), where inotify is not used."
+    )
     max_file_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="Larger files fail with a reason."
     )

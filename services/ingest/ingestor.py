@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 from redis.exceptions import RedisError
-from watchfiles import Change, awatch
 
 from services.ingest.files import (
     FileState,
@@ -27,6 +27,7 @@ from services.ingest.files import (
 from services.ingest.files import scan as scan_inbox
 from services.ingest.publisher import RawPublisher
 from services.ingest.reader import ReadError, read_document
+from services.ingest.watch import FileEvent, Seen, watch_inbox
 from shared import metrics
 from shared.deadletter import dead_letter_fields
 from shared.models import RawDocument
@@ -93,64 +94,69 @@ class Ingestor:
     def inbox(self) -> Path:
         return self.settings.inbox.resolve()
 
-    def offer(self, path: Path) -> None:
-        """Consider ``path``: it will be handled once it has settled."""
-        if path not in self._pending:
+    def offer(self, path: Path, *, complete: bool = False) -> None:
+        """Consider ``path``: it is handled once it has settled or, if the OS said it is
+        ``complete`` (closed after writing, renamed in), at once."""
+        pending = self._pending.get(path)
+        if pending is None:
             state = file_state(path)
             since = _unchanged_since(state, time.monotonic(), self.settings.settle_seconds)
-            self._pending[path] = _Pending(state, since)
-            self._wakeup.set()
+            self._pending[path] = pending = _Pending(state, since)
+        elif not complete:
+            return  # already settling: the settle loop sees it change
+        if complete:
+            pending.state, pending.stable_since = file_state(path), float("-inf")
+        self._wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scan, then watch and settle until ``stop`` is set."""
         self.inbox.mkdir(parents=True, exist_ok=True)
-        watcher = asyncio.create_task(self._watch(stop))
-        # The watcher's first step sets up its inotify watches (synchronously, before its
-        # first await): watch first, then scan, so a file dropped meanwhile is not missed.
-        await asyncio.sleep(0)
+        events = watch_inbox(
+            self.inbox,
+            stop,
+            debounce_ms=self.settings.watch_debounce_ms,
+            trust_close=self.settings.trust_close_write,
+        )
+        # Watch first, then scan, so a file dropped meanwhile is not missed: the first
+        # (empty) batch comes once the watches are in place.
+        await anext(events)
         for path in scan_inbox(self.inbox):
             self.offer(path)
         log.info("ingest.watching", inbox=str(self.inbox), backlog=len(self._pending))
+        watcher = asyncio.create_task(self._watch(events))
         try:
             await self._settle_loop(stop)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
+            await events.aclose()
 
-    async def _watch(self, stop: asyncio.Event) -> None:
-        async for changes in awatch(
-            self.inbox,
-            stop_event=stop,
-            debounce=self.settings.watch_debounce_ms,
-            step=min(50, self.settings.watch_debounce_ms),
-            recursive=True,
-            ignore_permission_denied=True,
-        ):
-            for change, raw_path in changes:
-                path = Path(raw_path)
-                if change == Change.deleted:
-                    self._pending.pop(path, None)
-                elif path in self._pending:
-                    continue  # already settling: the settle loop sees it change
-                elif path.is_dir():  # noqa: ASYNC240 - one stat per event
-                    # A folder moved in at once brings files no event announced.
-                    for inner in scan_inbox(path):
-                        if is_candidate(inner, self.inbox):
-                            self.offer(inner)
-                elif is_candidate(path, self.inbox):
-                    self.offer(path)
+    async def _watch(self, events: AsyncGenerator[list[FileEvent], None]) -> None:
+        async for batch in events:
+            self._on_events(batch)
+
+    def _on_events(self, batch: list[FileEvent]) -> None:
+        for event in batch:
+            path = event.path
+            if event.seen is Seen.GONE:
+                self._pending.pop(path, None)
+            elif event.seen is Seen.CHANGED and path in self._pending:
+                continue  # already settling: the settle loop sees it change
+            elif event.seen is Seen.RESCAN or (path not in self._pending and path.is_dir()):
+                # A folder moved in at once brings files no event announced.
+                for inner in scan_inbox(path):
+                    if is_candidate(inner, self.inbox):
+                        self.offer(inner)
+            elif is_candidate(path, self.inbox):
+                self.offer(path, complete=event.seen is Seen.COMPLETE)
 
     async def _settle_loop(self, stop: asyncio.Event) -> None:
         settle = self.settings.settle_seconds
         tick = max(0.02, settle / 4)
         while not stop.is_set():
+            self._wakeup.clear()
             if not self._pending:
-                self._wakeup.clear()
-                waiter = asyncio.create_task(self._wakeup.wait())
-                stopper = asyncio.create_task(stop.wait())
-                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                stopper.cancel()
+                await self._doze(stop, None)
                 continue
             now = time.monotonic()
             ready: list[Path] = []
@@ -188,8 +194,16 @@ class Ingestor:
                     await asyncio.sleep(1.0)
                     break
             else:
-                # Poll until the next file is due (no later than a tick, to see changes).
-                await asyncio.sleep(max(0.005, next_due - time.monotonic()))
+                # Poll until the next file is due (no later than a tick, to see changes),
+                # or until a file is offered: one the OS says is complete goes at once.
+                await self._doze(stop, max(0.005, next_due - time.monotonic()))
+
+    async def _doze(self, stop: asyncio.Event, seconds: float | None) -> None:
+        """Sleep until a file is offered, ``stop`` is set, or ``seconds`` pass."""
+        waiters = {asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())}
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
 
     async def _wait_for_room(self, stop: asyncio.Event, wanted: int) -> int:
         """Back-pressure: while enrich is ``max_backlog`` entries behind, files wait in the
