@@ -54,6 +54,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 # C0 controls that do not occur in text files (tab, LF, VT, FF, CR and ESC are allowed).
 _CONTROL_BYTES = frozenset(set(range(0x01, 0x09)) | {0x0E, 0x0F} | set(range(0x10, 0x1B)))
 _CONTROL_BYTES = _CONTROL_BYTES | {0x1C, 0x1D, 0x1E, 0x1F, 0x7F}
+_CONTROL_DELETE = bytes(sorted(_CONTROL_BYTES))  # for bytes.translate: counting in C
 _SNIFF_BYTES = 65536
 _MAX_CONTROL_SHARE = 0.005
 
@@ -98,7 +99,7 @@ def sniff_binary(data: bytes) -> None:
     head = data[:_SNIFF_BYTES]
     if b"\x00" in head:
         raise ExtractionError("binary", "the file contains NUL bytes: binary data, not text")
-    controls = sum(1 for byte in head if byte in _CONTROL_BYTES)
+    controls = len(head) - len(head.translate(None, _CONTROL_DELETE))
     if controls > max(2, _MAX_CONTROL_SHARE * len(head)):
         raise ExtractionError(
             "binary", f"{controls} control bytes in the first {len(head)}: binary data, not text"
