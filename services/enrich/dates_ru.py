@@ -29,10 +29,11 @@ from datetime import date
 
 from services.enrich.dates import (
     Normalised,
-    anchor_year,
     anchored,
     date_mention,
     day_value,
+    month_day_value,
+    month_value,
     quarter_value,
     shifted,
     weekday_before,
@@ -167,14 +168,6 @@ def _roman(text: str) -> int | None:
     return total if 0 < total <= 22 else None
 
 
-def _dated(year: int | None, month: int, day: int, reference: date | None) -> str | None:
-    if year is None and reference is not None:
-        year = anchor_year(month, day, reference)
-        if year is None:
-            return None
-    return day_value(year, month, day)
-
-
 def _range(begin: str | None, end: str | None) -> Normalised:
     if begin is None or end is None or begin.replace("X", "0") > end.replace("X", "9"):
         return Normalised(None, "unknown")
@@ -229,11 +222,11 @@ def _read(match: re.Match[str], reference: date | None) -> Normalised:
         start_year = int(match["y1"]) if match["y1"] else end_year
         if start_year is None and end_year is not None and start_month > end_month:
             start_year = end_year - 1
-        end = _dated(end_year, end_month, _day(match["d2"]), reference)
+        end = month_day_value(end_year, end_month, _day(match["d2"]), reference)
         if end_year is None and end is not None and end[0] != "X":
             end_year = int(end[:4])
             start_year = end_year if start_month <= end_month else end_year - 1
-        begin = _dated(start_year, start_month, _day(match["d1"]), reference)
+        begin = month_day_value(start_year, start_month, _day(match["d1"]), reference)
         return _range(begin, end)
     if group == "mrange":
         last_year = int(match["y3"])
@@ -251,7 +244,7 @@ def _read(match: re.Match[str], reference: date | None) -> Normalised:
         return _range(low, high)
     if group == "dmy":
         given = int(match["y"]) if match["y"] else None
-        value = _dated(given, _month(match["m"]), _day(match["d"]), reference)
+        value = month_day_value(given, _month(match["m"]), _day(match["d"]), reference)
         return Normalised(value, "day") if value else Normalised(None, "unknown")
     if group == "my":
         return Normalised(f"{match['y6']}-{_month(match['m5']):02d}", "month")
@@ -292,9 +285,7 @@ def _read(match: re.Match[str], reference: date | None) -> Normalised:
         day = weekday_before(reference, _WEEKDAYS[match["weekday"].lower()])
         return Normalised(day.isoformat(), "day", relative=True)
     if match["month"]:
-        month = _month(match["month"])
-        year = anchor_year(month, None, reference) if reference is not None else None
-        return Normalised(f"{year:04d}-{month:02d}" if year else f"XXXX-{month:02d}", "month")
+        return month_value(_month(match["month"]), reference)
     if match["year"]:
         return Normalised(match["year"], "year")
     if group == "yearword":

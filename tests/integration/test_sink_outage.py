@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,39 +16,31 @@ from shared.settings import Settings
 from shared.wire import encode_record
 from tests.conftest import service_env
 from tests.factories import make_record
+from tests.http_capture import CaptureServer
 from tests.pipeline import jsonl_records, published_entries, wait_for
 
 pytestmark = pytest.mark.integration
 SECRET = "outage-test-secret"
 
 
-def test_webhook_outage_does_not_hold_up_other_sinks(settings: Settings, tmp_path: Path) -> None:
-    down = threading.Event()
-    down.set()
-    received: Counter[str] = Counter()
+def test_webhook_outage_does_not_hold_up_other_sinks(
+    settings: Settings, tmp_path: Path, http_capture: CaptureServer
+) -> None:
+    http_capture.answer(503)  # the webhook is down
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if down.is_set():
-                self.send_response(503)
-                self.end_headers()
-                return
-            assert verify_signature(SECRET, body, self.headers["X-Dropwire-Signature"])
-            received[self.headers["X-Dropwire-Id"]] += 1
-            self.send_response(204)
-            self.end_headers()
+    def received() -> Counter[str]:
+        """Deliveries the webhook accepted, by record id."""
+        accepted = [r for r in http_capture.requests if r.status == 204]
+        assert all(
+            verify_signature(SECRET, r.body, r.header("X-Dropwire-Signature")) for r in accepted
+        )
+        return Counter(r.header("X-Dropwire-Id") for r in accepted)
 
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     env = service_env(settings)
     env.update(
         {
             "DROPWIRE_SINKS": "jsonl,redis_stream,webhook",
-            "DROPWIRE_WEBHOOK_URL": f"http://127.0.0.1:{server.server_port}/hook",
+            "DROPWIRE_WEBHOOK_URL": f"{http_capture.url}/hook",
             "DROPWIRE_WEBHOOK_SECRET": SECRET,
             "DROPWIRE_WEBHOOK_MAX_ATTEMPTS": "1000",
             "DROPWIRE_WEBHOOK_BACKOFF_SECONDS": "0.05",
@@ -72,14 +62,14 @@ def test_webhook_outage_does_not_hold_up_other_sinks(settings: Settings, tmp_pat
             client.xadd(settings.streams.enriched, encode_record(record))  # type: ignore[arg-type]
         wait_for(lambda: len(jsonl_records(settings.outbox)) == 5, what="JSONL despite outage")
         wait_for(lambda: len(published_entries(settings)) == 5, what="stream despite outage")
-        assert not received
-        down.clear()  # the webhook comes back
-        wait_for(lambda: len(received) == 5, what="webhook deliveries after recovery")
-        assert set(received) == {r.id for r in records}
-        assert all(n == 1 for n in received.values())
+        assert not received()
+        http_capture.answer(204)  # the webhook comes back
+        wait_for(lambda: len(received()) == 5, what="webhook deliveries after recovery")
+        assert set(received()) == {r.id for r in records}
+        assert all(n == 1 for n in received().values())
+        assert {r.path for r in http_capture.requests} == {"/hook"}
         assert client.xlen(settings.streams.dead_letter) == 0
     finally:
         proc.terminate()
         proc.wait(30)
-        server.shutdown()
         client.close()

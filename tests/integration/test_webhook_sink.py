@@ -1,4 +1,5 @@
-"""The webhook sink against a real HTTP server (stdlib ``http.server`` in a thread)."""
+"""The webhook sink against a real HTTP server (``tests/http_capture.py``: stdlib
+``http.server`` in a thread)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,89 +26,56 @@ from services.publish.sinks.webhook import (
 from shared.models import EnrichedRecord
 from shared.settings import Settings
 from tests.factories import make_record
+from tests.http_capture import Captured, CaptureServer, Reply
 
 pytestmark = pytest.mark.integration
 
 SECRET = "s3cret-for-tests"
 
 
-@dataclass
-class Received:
-    doc_id: str
-    body: bytes
-    signature: str
-    timestamp: str
-    content_type: str
+# A behaviour gets the request number for this record id (starting at 1) and returns the
+# reply: status, body, extra headers, seconds to sleep before answering.
+Behaviour = Callable[[int], Reply]
 
 
-# A behaviour gets (request number for this id, starting at 1) and returns
-# (status, body, extra headers, seconds to sleep before answering).
-Behaviour = Callable[[int], tuple[int, bytes, dict[str, str], float]]
+def _doc_id(request: Captured) -> str:
+    return request.header("X-Dropwire-Id")
 
 
 @dataclass
 class Server:
+    """The capture server, answering each POST by ``behaviour`` of its attempt number."""
+
+    capture: CaptureServer
     url: str
-    requests: list[Received] = field(default_factory=list)
-    behaviour: Behaviour = lambda n: (200, b"ok", {}, 0.0)
-    in_flight: int = 0
-    max_in_flight: int = 0
+    behaviour: Behaviour = lambda n: Reply(200, b"ok")
+
+    @property
+    def requests(self) -> list[Captured]:
+        return self.capture.requests
+
+    @property
+    def max_in_flight(self) -> int:
+        return self.capture.max_in_flight
 
     def attempts(self) -> Counter[str]:
-        return Counter(r.doc_id for r in self.requests)
+        return Counter(_doc_id(r) for r in self.requests)
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
-    state = Server(url="")
+def server(http_capture: CaptureServer) -> Server:
+    state = Server(http_capture, url=f"{http_capture.url}/hook?token=abc")
     lock = threading.Lock()
     per_id: Counter[str] = Counter()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            doc_id = self.headers.get("X-Dropwire-Id", "")
-            with lock:
-                state.in_flight += 1
-                state.max_in_flight = max(state.max_in_flight, state.in_flight)
-                per_id[doc_id] += 1
-                n = per_id[doc_id]
-                state.requests.append(
-                    Received(
-                        doc_id,
-                        body,
-                        self.headers.get("X-Dropwire-Signature", ""),
-                        self.headers.get("X-Dropwire-Timestamp", ""),
-                        self.headers.get("Content-Type", ""),
-                    )
-                )
-            status, answer, headers, sleep = state.behaviour(n)
-            time.sleep(sleep)
-            try:
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client timed out and left
-            finally:
-                with lock:
-                    state.in_flight -= 1
+    def respond(request: Captured) -> Reply:
+        with lock:
+            per_id[_doc_id(request)] += 1
+            n = per_id[_doc_id(request)]
+        return state.behaviour(n)
 
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hook?token=abc"
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    http_capture.answer(respond)
+    return state
 
 
 def _settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
@@ -137,25 +104,26 @@ async def _write(settings: Settings, records: list[EnrichedRecord]) -> list[str 
 async def test_retries_503_then_delivers_each_record_once_signed(
     server: Server, tmp_path: Path
 ) -> None:
-    server.behaviour = lambda n: (503, b"busy", {}, 0.0) if n <= 2 else (204, b"", {}, 0.0)
+    server.behaviour = lambda n: Reply(503, b"busy") if n <= 2 else Reply(204)
     records = [make_record(f"document number {i}") for i in range(12)]  # > the concurrency of 8
     where = await _write(_settings(tmp_path, server.url), records)
     assert where == [f"webhook:{server.url.split('?')[0]} 204"] * 12  # no query string
     assert server.attempts() == {r.id: 3 for r in records}
     for got in server.requests:
-        assert got.content_type == "application/json"
-        assert verify_signature(SECRET, got.body, got.signature)
-        assert not verify_signature("another secret", got.body, got.signature)
-        assert abs(int(got.timestamp) - time.time()) < 60
-        assert json.loads(got.body)["id"] == got.doc_id
+        signature = got.header("X-Dropwire-Signature")
+        assert got.header("Content-Type") == "application/json"
+        assert verify_signature(SECRET, got.body, signature)
+        assert not verify_signature("another secret", got.body, signature)
+        assert abs(int(got.header("X-Dropwire-Timestamp")) - time.time()) < 60
+        assert json.loads(got.body)["id"] == _doc_id(got)
     delivered = {r.id: r.model_dump_json().encode() for r in records}
-    assert all(got.body == delivered[got.doc_id] for got in server.requests)
+    assert all(got.body == delivered[_doc_id(got)] for got in server.requests)
 
 
 async def test_posts_of_a_batch_run_concurrently_but_bounded(
     server: Server, tmp_path: Path
 ) -> None:
-    server.behaviour = lambda n: (200, b"", {}, 0.2)
+    server.behaviour = lambda n: Reply(200, delay=0.2)
     records = [make_record(f"parallel {i}") for i in range(20)]
     started = time.monotonic()
     where = await _write(_settings(tmp_path, server.url), records)
@@ -165,7 +133,7 @@ async def test_posts_of_a_batch_run_concurrently_but_bounded(
 
 
 async def test_400_is_rejected_without_retry(server: Server, tmp_path: Path) -> None:
-    server.behaviour = lambda n: (400, b'{"error": "bad\nfield"}', {}, 0.0)
+    server.behaviour = lambda n: Reply(400, b'{"error": "bad\nfield"}')
     record = make_record("rejected at once")
     (result,) = await _write(_settings(tmp_path, server.url), [record])
     assert isinstance(result, Rejected)
@@ -177,7 +145,7 @@ async def test_400_is_rejected_without_retry(server: Server, tmp_path: Path) -> 
 async def test_always_failing_server_is_rejected_after_max_attempts(
     server: Server, tmp_path: Path
 ) -> None:
-    server.behaviour = lambda n: (500, b"boom", {}, 0.0)
+    server.behaviour = lambda n: Reply(500, b"boom")
     record = make_record("never accepted")
     (result,) = await _write(_settings(tmp_path, server.url, webhook_max_attempts=3), [record])
     assert isinstance(result, Rejected)
@@ -186,7 +154,7 @@ async def test_always_failing_server_is_rejected_after_max_attempts(
 
 
 async def test_timeouts_are_retried(server: Server, tmp_path: Path) -> None:
-    server.behaviour = lambda n: (200, b"late", {}, 1.5) if n == 1 else (200, b"ok", {}, 0.0)
+    server.behaviour = lambda n: Reply(200, b"late", delay=1.5) if n == 1 else Reply(200, b"ok")
     record = make_record("slow first time")
     settings = _settings(tmp_path, server.url, webhook_timeout_seconds=0.5)
     (result,) = await _write(settings, [record])
@@ -195,9 +163,7 @@ async def test_timeouts_are_retried(server: Server, tmp_path: Path) -> None:
 
 
 async def test_429_waits_for_a_small_retry_after(server: Server, tmp_path: Path) -> None:
-    server.behaviour = lambda n: (
-        (429, b"", {"Retry-After": "1"}, 0.0) if n == 1 else (200, b"", {}, 0.0)
-    )
+    server.behaviour = lambda n: Reply(429, headers={"Retry-After": "1"}) if n == 1 else Reply(200)
     record = make_record("rate limited")
     started = time.monotonic()
     (result,) = await _write(_settings(tmp_path, server.url), [record])
