@@ -210,6 +210,10 @@ def dlq_show(dlq_id: str) -> None:
 def dlq_retry(dlq_ids: list[str]) -> None:
     """Re-queue dead letters to the stage that failed (after a fix).
 
+    For a failure after ingest, the running ingest service then moves the document's file
+    from failed/ back to archive/ and removes its sidecar; an ingest failure's file moves
+    from failed/ back into the inbox.
+
     Example: dropwire dlq retry 1764131234567-0
     """
     from services.ops import RetryError, retry_dead_letter

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,10 @@ def status(client: redis.Redis, settings: Settings) -> Status:
     names = settings.streams
     streams = {
         key: int(client.xlen(key))
-        for key in (names.raw, names.enriched, names.published, names.dead_letter)
+        for key in (names.raw, names.enriched, names.published, names.dead_letter, names.retried)
     }
     groups: list[GroupStatus] = []
-    for stream in (names.raw, names.enriched, names.published, names.dead_letter):
+    for stream in streams:
         try:
             infos: Any = client.xinfo_groups(stream)
         except ResponseError:
@@ -101,6 +102,9 @@ def retry_dead_letter(client: redis.Redis, settings: Settings, dlq_id: str) -> s
 
     enrich failures go back to the raw stream, publish failures to the enriched stream (every
     sink skips what it already holds), ingest failures move the file back into the inbox.
+    For a failure after ingest, the same transaction adds the retry to the retried stream:
+    ingest, which owns the folders, moves the document's file from failed/ back to archive/
+    and removes its sidecar (this command may run where the folders are not mounted).
     Returns a short description of what was done.
     """
     letter = dead_letter(client, settings, dlq_id)
@@ -115,14 +119,37 @@ def retry_dead_letter(client: redis.Redis, settings: Settings, dlq_id: str) -> s
         return f"moved {target} back to the inbox"
     if not entry:
         raise RetryError(f"dead letter {dlq_id} ({stage}) carries no entry to re-queue")
-    stream = names.raw if stage == "enrich" else names.enriched
-    if stage != "enrich" and not stage.startswith("publish"):
+    if stage == "enrich":
+        stream = names.raw
+    elif stage.startswith("publish"):
+        stream = names.enriched
+    elif stage == "ingest-retried":  # ingest could not handle a retry: hand it over again
+        stream = names.retried
+    else:
         raise RetryError(f"unknown stage {stage!r}")
+    source_file = letter.get("source_file", "")
     with client.pipeline(transaction=True) as pipe:
         pipe.xadd(stream, entry)  # type: ignore[arg-type]
+        if source_file and stream != names.retried:
+            pipe.xadd(names.retried, _retry_event(letter))  # type: ignore[arg-type]
         pipe.xdel(names.dead_letter, dlq_id)
         new_id = pipe.execute()[0]
-    return f"re-queued to {stream} as {new_id}"
+    done = f"re-queued to {stream} as {new_id}"
+    if source_file and stream != names.retried:
+        done += f"; ingest moves {source_file} from failed/ back to archive/"
+    return done
+
+
+def _retry_event(letter: dict[str, str]) -> dict[str, str]:
+    """What ingest needs to put the file of a retried dead letter back in archive/."""
+    return {
+        "dlq_id": letter["dlq_id"],
+        "stage": letter.get("stage", ""),
+        "error_type": letter.get("error_type", ""),
+        "doc_id": letter.get("doc_id", ""),
+        "source_file": letter.get("source_file", ""),
+        "retried_at": datetime.now(UTC).isoformat(),
+    }
 
 
 def _failed_file_back_to_inbox(settings: Settings, source_file: str) -> Path:

@@ -1,9 +1,10 @@
 """Stream retention that never loses work.
 
-Internal streams (raw, enriched) are trimmed only below the oldest entry some Dropwire group
-still needs: its oldest pending entry, or the first entry after its last delivered one. The
-published stream is trimmed by age (MINID) or length (MAXLEN), as configured; it is the
-public contract, so its retention is the operator's choice, not derived from readers.
+Internal streams (raw, enriched, retried) are trimmed only below the oldest entry some
+Dropwire group still needs: its oldest pending entry, or the first entry after its last
+delivered one. The published stream is trimmed by age (MINID) or length (MAXLEN), as
+configured; it is the public contract, so its retention is the operator's choice, not
+derived from readers.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ async def apply_retention(redis: Redis, settings: Settings) -> dict[str, int]:
     if settings.trim_processed:
         readers: dict[str, list[str]] = {}
         for stream, group in names.groups:
-            if stream in (names.raw, names.enriched):
+            if stream in (names.raw, names.enriched, names.retried):
                 readers.setdefault(stream, []).append(group)
         for stream, groups in readers.items():
             minid = await oldest_needed_id(redis, stream, groups)

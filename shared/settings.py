@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     dead_letter_stream: str = Field(
         default="dead", description="Entries that could not be processed, with the reason."
     )
+    retried_stream: str = Field(
+        default="retried",
+        description=(
+            "Dead letters re-queued by `dropwire dlq retry`; ingest follows it to move their "
+            "files from failed/ back to archive/."
+        ),
+    )
     enrich_group: str = Field(default="enrich", description="Consumer group of enrich workers.")
     publish_group: str = Field(
         default="publish", description="Prefix of the publish groups: one group per sink."
@@ -98,13 +105,26 @@ class Settings(BaseSettings):
     trust_close_write: bool = Field(
         default=True,
         description=(
-            "Linux: a file closed after writing or renamed into the inbox is read at once, "
-            "without the settle wait. Turn off for writers that close and reopen a file "
-            "while still writing it."
+            "Linux: a file renamed into the inbox is read at once, one closed after writing "
+            "once unchanged for close_grace_seconds, without the settle wait. Turn off for "
+            "writers that close and reopen a file while still writing it."
         ),
+    )
+    close_grace_seconds: float = Field(
+        default=0.05,
+        ge=0.0,
+        description="A file closed after writing is read once unchanged this long.",
     )
     watch_debounce_ms: int = Field(
         default=50, ge=1, description="watchfiles debounce (ms), where inotify is not used."
+    )
+    watch_poll_ms: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "0: file-system events. Above 0: look at the inbox every this many ms instead, "
+            "for network shares (NFS, SMB) whose changes from other machines raise no events."
+        ),
     )
     max_file_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="Larger files fail with a reason."
@@ -166,7 +186,9 @@ class Settings(BaseSettings):
     )
     trim_processed: bool = Field(
         default=True,
-        description="Trim raw and enriched entries once every Dropwire group has acked them.",
+        description=(
+            "Trim raw, enriched and retried entries once every Dropwire group has acked them."
+        ),
     )
     retention_interval_seconds: float = Field(
         default=60, gt=0, description="How often the publish service applies retention."

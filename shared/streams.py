@@ -25,10 +25,14 @@ class StreamNames:
     enriched: str
     published: str
     dead_letter: str
+    # Dead letters an operator re-queued (``dropwire dlq retry``): ingest follows them to move
+    # their files from failed/ back to archive/, as the only service that sees the folders.
+    retried: str
     enrich_group: str
     publish_group: str
     sinks: tuple[str, ...] = ()
     failed_files_group: str = "ingest-failed"
+    retried_group: str = "ingest-retried"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamNames:
@@ -39,6 +43,7 @@ class StreamNames:
             enriched=f"{p}:{settings.enriched_stream}",
             published=f"{p}:{settings.published_stream}",
             dead_letter=f"{p}:{settings.dead_letter_stream}",
+            retried=f"{p}:{settings.retried_stream}",
             enrich_group=settings.enrich_group,
             publish_group=settings.publish_group,
             sinks=tuple(settings.enabled_sinks),
@@ -60,6 +65,7 @@ class StreamNames:
             (self.raw, self.enrich_group),
             *[(self.enriched, self.sink_group(sink)) for sink in self.sinks],
             (self.dead_letter, self.failed_files_group),
+            (self.retried, self.retried_group),
         ]
 
 

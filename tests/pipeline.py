@@ -22,10 +22,18 @@ T = TypeVar("T")
 class Pipeline:
     """``dropwire up`` (or single services) in child processes, logs captured to files."""
 
-    def __init__(self, settings: Settings, log_dir: Path, *, enrich_workers: int = 1) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        log_dir: Path,
+        *,
+        enrich_workers: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.log_dir = log_dir
         self.enrich_workers = enrich_workers
+        self.env = env or {}  # added to (or overriding) the services' environment
         self.process: subprocess.Popen[bytes] | None = None
         self.runs = 0
 
@@ -36,7 +44,10 @@ class Pipeline:
         argv = [sys.executable, "-m", "services.cli", "up", "-w", str(self.enrich_workers)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                argv, env=service_env(self.settings), stdout=log, stderr=subprocess.STDOUT
+                argv,
+                env={**service_env(self.settings), **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         return self
 

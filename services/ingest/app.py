@@ -10,7 +10,11 @@ from typing import Any
 import structlog
 from faststream.asgi import AsgiFastStream
 
-from services.ingest.failed_files import fail_archived_file
+from services.ingest.failed_files import (
+    dead_letters_of,
+    fail_archived_file,
+    restore_retried_file,
+)
 from services.ingest.ingestor import Ingestor
 from services.ingest.publisher import RawPublisher
 from shared.consuming import subscribe_reliably
@@ -24,7 +28,8 @@ log = structlog.stdlib.get_logger("dropwire.ingest")
 
 def build_app(settings: Settings) -> AsgiFastStream:
     """Ingest watches the inbox and publishes raw documents; its broker also follows the
-    dead-letter stream to move the files of documents that failed downstream to failed/."""
+    dead-letter stream to move the files of documents that failed downstream to failed/, and
+    the retried stream to move them back to archive/ when an operator retries them."""
     broker = make_broker(settings, "ingest")
     redis = connect(settings)
     app = build_service_app(broker, redis, settings)
@@ -57,9 +62,25 @@ def build_app(settings: Settings) -> AsgiFastStream:
         await asyncio.gather(*tasks, return_exceptions=True)
         await redis.aclose()
 
+    # One mover at a time: a dead letter and a retry of the same document must not both
+    # look at its file before either has moved it (see services.ingest.failed_files).
+    folders_lock = asyncio.Lock()
+
     async def on_dead_letter(entries: list[dict[str, Any]]) -> None:
         for entry in entries:
-            await asyncio.to_thread(fail_archived_file, entry, settings)
+            async with folders_lock:
+                await asyncio.to_thread(fail_archived_file, entry, settings)
+
+    async def on_retried(entries: list[dict[str, Any]]) -> None:
+        for event in entries:
+            async with folders_lock:
+                still_dead = await dead_letters_of(
+                    redis,
+                    settings.streams,
+                    str(event.get("doc_id", "")),
+                    str(event.get("source_file", "")),
+                )
+                await asyncio.to_thread(restore_retried_file, event, settings, still_dead)
 
     subscribe_reliably(
         broker,
@@ -69,5 +90,14 @@ def build_app(settings: Settings) -> AsgiFastStream:
         group=settings.streams.failed_files_group,
         stage="ingest-failed",
         handle=on_dead_letter,
+    )
+    subscribe_reliably(
+        broker,
+        redis,
+        settings,
+        stream=settings.streams.retried,
+        group=settings.streams.retried_group,
+        stage="ingest-retried",
+        handle=on_retried,
     )
     return app

@@ -90,7 +90,7 @@ def file_state(path: Path) -> FileState | None:
     return FileState(st.st_size, st.st_mtime_ns)
 
 
-def _free_destination(dest: Path, tag: str) -> Path:
+def free_destination(dest: Path, tag: str) -> Path:
     """``dest``, or ``name.<tag>.ext`` (then numbered) when a file of that name exists."""
     if not dest.exists():
         return dest
@@ -107,12 +107,12 @@ def destination(path: Path, inbox: Path, target_root: Path, tag: str) -> Path:
     name beside it when that is taken. Nothing is ever overwritten. Names are made safe
     (``safe_name``), so what a document or sidecar says names the file exactly."""
     rel = path.relative_to(inbox)
-    return _free_destination(target_root.joinpath(*map(safe_name, rel.parts)), tag)
+    return free_destination(target_root.joinpath(*map(safe_name, rel.parts)), tag)
 
 
 def move_file(path: Path, dest: Path) -> Path:
     """Move ``path`` to ``dest`` (or a free name beside it if ``dest`` appeared meanwhile)."""
-    dest = _free_destination(dest, "dup")
+    dest = free_destination(dest, "dup")
     dest.parent.mkdir(parents=True, exist_ok=True)
     # shutil.move copies then deletes when archive and inbox are different volumes.
     shutil.move(path, dest)
@@ -141,8 +141,8 @@ def move_to_failed(
     tag = (doc_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"))[:12]
     rel = safe_name(str(path.relative_to(inbox)))
     dest = move_to(path, inbox, failed_root, tag)
-    sidecar = dest.with_name(dest.name + ".error.json")
-    payload = {
+    sidecar = sidecar_of(dest)
+    payload: dict[str, object] = {
         "file": safe_name(original) if original else rel,
         "stored_as": dest.name,
         "stage": stage,
@@ -151,7 +151,17 @@ def move_to_failed(
         "doc_id": doc_id,
         "failed_at": datetime.now(UTC).isoformat(),
     }
+    write_sidecar(sidecar, payload)
+    return dest
+
+
+def sidecar_of(path: Path) -> Path:
+    """The ``<name>.error.json`` that says why ``path`` is in failed/."""
+    return path.with_name(path.name + ".error.json")
+
+
+def write_sidecar(sidecar: Path, payload: dict[str, object]) -> None:
+    """Write (or replace) a sidecar atomically: a reader never sees half of one."""
     tmp = sidecar.with_name(sidecar.name + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, sidecar)
-    return dest

@@ -94,18 +94,20 @@ class Ingestor:
     def inbox(self) -> Path:
         return self.settings.inbox.resolve()
 
-    def offer(self, path: Path, *, complete: bool = False) -> None:
-        """Consider ``path``: it is handled once it has settled or, if the OS said it is
-        ``complete`` (closed after writing, renamed in), at once."""
+    def offer(self, path: Path, *, complete_after: float | None = None) -> None:
+        """Consider ``path``: it is handled once it has been unchanged for the settle time
+        or, when the OS said it is complete, for ``complete_after`` seconds."""
+        settle = self.settings.settle_seconds
         pending = self._pending.get(path)
         if pending is None:
             state = file_state(path)
-            since = _unchanged_since(state, time.monotonic(), self.settings.settle_seconds)
+            since = _unchanged_since(state, time.monotonic(), settle)
             self._pending[path] = pending = _Pending(state, since)
-        elif not complete:
+        elif complete_after is None:
             return  # already settling: the settle loop sees it change
-        if complete:
-            pending.state, pending.stable_since = file_state(path), float("-inf")
+        if complete_after is not None:
+            pending.state = file_state(path)
+            pending.stable_since = time.monotonic() - settle + min(complete_after, settle)
         self._wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -116,6 +118,7 @@ class Ingestor:
             stop,
             debounce_ms=self.settings.watch_debounce_ms,
             trust_close=self.settings.trust_close_write,
+            poll_ms=self.settings.watch_poll_ms,
         )
         # Watch first, then scan, so a file dropped meanwhile is not missed: the first
         # (empty) batch comes once the watches are in place.
@@ -148,7 +151,17 @@ class Ingestor:
                     if is_candidate(inner, self.inbox):
                         self.offer(inner)
             elif is_candidate(path, self.inbox):
-                self.offer(path, complete=event.seen is Seen.COMPLETE)
+                self.offer(path, complete_after=self._complete_after(event.seen))
+
+    def _complete_after(self, seen: Seen) -> float | None:
+        """How long a file the OS called complete must stay unchanged: a rename is atomic;
+        a close gets a grace time, for writers that close and append again at once
+        (``echo title > f; cat body >> f``)."""
+        if seen is Seen.RENAMED_IN:
+            return 0.0
+        if seen is Seen.CLOSED:
+            return self.settings.close_grace_seconds
+        return None
 
     async def _settle_loop(self, stop: asyncio.Event) -> None:
         settle = self.settings.settle_seconds

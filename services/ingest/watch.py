@@ -5,7 +5,8 @@ On Linux, inotify tells more than "changed": a file closed after writing (IN_CLO
 or renamed into the inbox (IN_MOVED_TO) is complete at that moment, so it needs no settle
 wait: drop-to-record latency is then the enricher's time, not a timer. Elsewhere, or when
 inotify cannot be used (the per-user watch limit is reached, say), ``watchfiles`` reports
-changes and every file settles on size and mtime as before.
+changes and every file settles on size and mtime. On a network share, where changes made
+by other machines raise no events, ``poll_ms`` makes it look at the folder instead.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ log = structlog.stdlib.get_logger("dropwire.ingest")
 
 class Seen(enum.Enum):
     CHANGED = "changed"  # appeared or written to: complete once it has settled
-    COMPLETE = "complete"  # closed after writing, or renamed in: complete now
+    CLOSED = "closed"  # closed after writing: complete, unless its writer reopens it
+    RENAMED_IN = "renamed_in"  # renamed into the inbox: complete
     GONE = "gone"  # deleted or renamed away
     RESCAN = "rescan"  # events were lost (queue overflow): look at the whole folder again
 
@@ -40,12 +42,17 @@ class FileEvent:
 
 
 async def watch_inbox(
-    inbox: Path, stop: asyncio.Event, *, debounce_ms: int, trust_close: bool
+    inbox: Path,
+    stop: asyncio.Event,
+    *,
+    debounce_ms: int,
+    trust_close: bool,
+    poll_ms: int = 0,
 ) -> AsyncGenerator[list[FileEvent], None]:
     """Batches of events under ``inbox`` (recursive) until ``stop`` is set. Watches are in
     place before the first batch is awaited, so a caller can scan the folder after
     starting this without missing a file dropped in between."""
-    if trust_close and sys.platform == "linux":
+    if trust_close and not poll_ms and sys.platform == "linux":
         try:
             events = _inotify_events(inbox, stop)
             first = await anext(events)
@@ -56,12 +63,12 @@ async def watch_inbox(
             async for batch in events:
                 yield batch
             return
-    async for batch in _watchfiles_events(inbox, stop, debounce_ms):
+    async for batch in _watchfiles_events(inbox, stop, debounce_ms, poll_ms):
         yield batch
 
 
 async def _watchfiles_events(
-    inbox: Path, stop: asyncio.Event, debounce_ms: int
+    inbox: Path, stop: asyncio.Event, debounce_ms: int, poll_ms: int
 ) -> AsyncIterator[list[FileEvent]]:
     changes = awatch(
         inbox,
@@ -70,6 +77,8 @@ async def _watchfiles_events(
         step=min(50, debounce_ms),
         recursive=True,
         ignore_permission_denied=True,
+        force_polling=bool(poll_ms),
+        poll_delay_ms=poll_ms or 300,
     )
     # awatch sets up its watches in its first step, before its first await: start it, let
     # it take that step, then tell the caller the watches are in place.
@@ -151,8 +160,10 @@ async def _inotify_events(inbox: Path, stop: asyncio.Event) -> AsyncIterator[lis
                             unwatch_tree(path)
                     elif mask & (Mask.DELETE | Mask.MOVED_FROM):
                         out.append(FileEvent(path, Seen.GONE))
-                    elif mask & (Mask.CLOSE_WRITE | Mask.MOVED_TO):
-                        out.append(FileEvent(path, Seen.COMPLETE))
+                    elif Mask.MOVED_TO in mask:
+                        out.append(FileEvent(path, Seen.RENAMED_IN))
+                    elif Mask.CLOSE_WRITE in mask:
+                        out.append(FileEvent(path, Seen.CLOSED))
                     else:
                         out.append(FileEvent(path, Seen.CHANGED))
                 if out:

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from services.ingest.failed_files import fail_archived_file
 from shared.consuming import subscribe_reliably
+from shared.models import content_id
 from shared.service import make_broker
 from shared.settings import Settings
 from shared.streams import ensure_groups
@@ -110,12 +111,13 @@ def test_dead_lettered_document_moves_its_file_from_archive_to_failed(
 ) -> None:
     archived = settings.archive_dir / "news" / "a.txt"
     archived.parent.mkdir(parents=True)
-    archived.write_text("Title\n\nBody\n")
+    archived.write_bytes(b"Title\n\nBody\n")
+    doc_id = content_id(b"Title\n\nBody\n")
     entry = {
         "stage": "enrich",
         "error_type": "MaxDeliveriesExceeded",
         "message": "delivered 6 times without success",
-        "doc_id": "abc123",
+        "doc_id": doc_id,
         "source_file": "news/a.txt",
     }
     dest = fail_archived_file(entry, settings)
@@ -124,7 +126,7 @@ def test_dead_lettered_document_moves_its_file_from_archive_to_failed(
     sidecar = json.loads((settings.failed_dir / "news" / "a.txt.error.json").read_text())
     assert sidecar["stage"] == "enrich"
     assert sidecar["reason"] == "MaxDeliveriesExceeded"
-    assert sidecar["doc_id"] == "abc123"
+    assert sidecar["doc_id"] == doc_id
     # Already moved, ingest's own failures, or paths outside the archive: nothing happens.
     assert fail_archived_file(entry, settings) is None
     assert fail_archived_file({**entry, "stage": "ingest"}, settings) is None

@@ -206,12 +206,13 @@ def test_a_service_user_cannot_write_another_stage_stream(
 def _matrix(names: StreamNames) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
     """Per service user: commands it runs (allowed), and writes outside its stage (denied)."""
     raw, enriched, published, dead = names.raw, names.enriched, names.published, names.dead_letter
+    retried = names.retried
     seen, marker, sha = f"{names.prefix}:seen:x", f"{names.prefix}:published-id:x", "0" * 40
     common = [
         ["PING"],
         *[["XLEN", s] for s in (raw, enriched, published, dead)],
         *[["XINFO", "GROUPS", s] for s in (raw, enriched, published, dead)],
-        *[["XGROUP", "CREATE", s, "g", "0", "MKSTREAM"] for s in (raw, enriched, dead)],
+        *[["XGROUP", "CREATE", s, "g", "0", "MKSTREAM"] for s in (raw, enriched, dead, retried)],
         ["XPENDING", enriched, "g", "-", "+", "10"],
     ]
 
@@ -225,20 +226,46 @@ def _matrix(names: StreamNames) -> dict[str, tuple[list[list[str]], list[list[st
     def add(stream: str) -> list[str]:
         return ["XADD", stream, "*", "f", "v"]
 
+    xrange_dead, xdel_dead = ["XRANGE", dead, "-", "+"], ["XDEL", dead, "1-0"]
+    read_raw, read_retried = reads(raw)[0], reads(retried)[0]
+    evalsha_seen = ["EVALSHA", sha, "2", seen, raw]
     return {
         "ingest": (
-            [*common, *reads(dead), add(raw), add(dead), ["EVALSHA", sha, "2", seen, raw]],
-            [add(enriched), add(published), ["XTRIM", raw, "MAXLEN", "0"], ["DEL", raw]],
+            [
+                *common,
+                *reads(dead),
+                *reads(retried),
+                add(raw),
+                add(dead),
+                xrange_dead,
+                evalsha_seen,
+            ],
+            [
+                add(enriched),
+                add(published),
+                add(retried),
+                ["XTRIM", raw, "MAXLEN", "0"],
+                ["DEL", raw],
+                ["XRANGE", raw, "-", "+"],
+                xdel_dead,
+            ],
         ),
         "enrich": (
             [*common, *reads(raw), add(enriched), add(dead)],
-            [add(raw), add(published), ["SET", seen, "1"], ["XTRIM", enriched, "MAXLEN", "0"]],
+            [
+                add(raw),
+                add(published),
+                add(retried),
+                ["SET", seen, "1"],
+                ["XTRIM", enriched, "MAXLEN", "0"],
+                read_retried,
+            ],
         ),
         "publish": (
             [*common, *reads(enriched), add(published), add(dead)]
             + [["EVALSHA", sha, "2", marker, published], ["SCRIPT", "LOAD", "return 1"]]
-            + [["XTRIM", s, "MINID", "1-0"] for s in (raw, enriched, published)],
-            [add(raw), add(enriched), ["SET", seen, "1"], ["XREADGROUP", *reads(raw)[0][1:]]],
+            + [["XTRIM", s, "MINID", "1-0"] for s in (raw, enriched, published, retried)],
+            [add(raw), add(enriched), add(retried), ["SET", seen, "1"], read_raw, read_retried],
         ),
     }
 

@@ -44,6 +44,19 @@ async def test_a_group_that_never_read_keeps_everything(
     assert await redis_client.xlen(names.raw) == 3
 
 
+async def test_retries_ingest_has_handled_are_trimmed(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    names = settings.streams
+    await ensure_groups(redis_client, names)
+    ids = [await redis_client.xadd(names.retried, {"dlq_id": f"1-{i}"}) for i in range(3)]
+    got = (await redis_client.xreadgroup(names.retried_group, "c", {names.retried: ">"}, 2))[0][1]
+    await redis_client.xack(names.retried, names.retried_group, got[0][0])
+    await apply_retention(redis_client, settings)
+    left = [entry_id for entry_id, _ in await redis_client.xrange(names.retried)]
+    assert left == ids[1:]  # the second is still pending, the third unread
+
+
 async def test_published_stream_is_trimmed_by_age(
     settings: Settings, redis_client: aioredis.Redis
 ) -> None:

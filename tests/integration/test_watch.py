@@ -76,13 +76,13 @@ async def test_inotify_says_a_file_is_complete_only_once_closed_or_renamed_in(
             fh.flush()
             await watcher.until(lambda: Seen.CHANGED in watcher.seen(written))
             await asyncio.sleep(0.1)
-            assert Seen.COMPLETE not in watcher.seen(written)  # still open for writing
+            assert Seen.CLOSED not in watcher.seen(written)  # still open for writing
             fh.write("and the rest.\n")
-        await watcher.until(lambda: Seen.COMPLETE in watcher.seen(written))
+        await watcher.until(lambda: Seen.CLOSED in watcher.seen(written))
 
         (staging / "renamed.txt").write_text("Written elsewhere, renamed in.\n")
         os.rename(staging / "renamed.txt", inbox / "renamed.txt")
-        await watcher.until(lambda: watcher.seen(inbox / "renamed.txt") == [Seen.COMPLETE])
+        await watcher.until(lambda: watcher.seen(inbox / "renamed.txt") == [Seen.RENAMED_IN])
 
         written.unlink()
         await watcher.until(lambda: watcher.seen(written)[-1:] == [Seen.GONE])
@@ -100,11 +100,11 @@ async def test_inotify_follows_new_folders_but_never_a_symlink(tmp_path: Path) -
         await watcher.until(lambda: Seen.RESCAN in watcher.seen(inbox / "2026"))
         await asyncio.sleep(0.05)  # the new folder's watch is set while handling its event
         (sub / "deep.txt").write_text("Deep in the tree.\n")
-        await watcher.until(lambda: Seen.COMPLETE in watcher.seen(sub / "deep.txt"))
+        await watcher.until(lambda: Seen.CLOSED in watcher.seen(sub / "deep.txt"))
 
         (elsewhere / "outside.txt").write_text("Not in the inbox.\n")
         (inbox / "marker.txt").write_text("Events after the outside file.\n")
-        await watcher.until(lambda: Seen.COMPLETE in watcher.seen(inbox / "marker.txt"))
+        await watcher.until(lambda: Seen.CLOSED in watcher.seen(inbox / "marker.txt"))
         assert not [e for e in watcher.events if e.path.name == "outside.txt"]
 
 
@@ -113,7 +113,7 @@ async def test_watchfiles_fallback_reports_changes_and_deletions(tmp_path: Path)
         path = tmp_path / "note.txt"
         path.write_text("A note.\n")
         await watcher.until(lambda: Seen.CHANGED in watcher.seen(path))
-        assert Seen.COMPLETE not in watcher.seen(path)  # no such word without inotify
+        assert not {Seen.CLOSED, Seen.RENAMED_IN} & set(watcher.seen(path))  # inotify's words
         path.unlink()
         await watcher.until(lambda: Seen.GONE in watcher.seen(path))
 
@@ -188,3 +188,45 @@ async def test_without_trust_every_file_waits_for_the_settle_time(
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+@linux_only
+async def test_a_file_reopened_within_the_close_grace_is_read_whole(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    """``echo title > f; cat body >> f``: the first close must not get half the file read."""
+    await ensure_groups(redis_client, settings.streams)
+    graced = settings.model_copy(update={"settle_seconds": 30.0, "close_grace_seconds": 0.5})
+    ingestor = Ingestor(graced, RawPublisher(redis_client, graced.streams))
+    stop = asyncio.Event()
+    task = asyncio.create_task(ingestor.run(stop))
+    try:
+        await asyncio.sleep(0.2)
+        target = settings.inbox / "appended.txt"
+        writer = await asyncio.create_subprocess_exec(
+            "sh",
+            "-c",
+            'printf "Appended\\n\\nFirst part about Riga.\\n" > "$1"; sleep 0.1; '
+            'printf "Second part about Vilnius.\\n" >> "$1"',
+            "sh",
+            str(target),
+        )
+        assert await writer.wait() == 0
+        assert await _entries(redis_client, settings, 1) == 1
+        [doc] = [decode_raw(f) for _id, f in await redis_client.xrange(settings.streams.raw)]
+        assert "First part about Riga." in doc.text
+        assert "Second part about Vilnius." in doc.text
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_polling_sees_files_that_raise_no_events(tmp_path: Path) -> None:
+    """Polling mode (network shares): a change is found by looking, not by an event."""
+    events = watch_inbox(tmp_path, asyncio.Event(), debounce_ms=20, trust_close=True, poll_ms=50)
+    assert await anext(events) == []
+    path = tmp_path / "from-another-machine.txt"
+    path.write_text("Written over NFS.\n")
+    batch = await asyncio.wait_for(anext(events), 5)
+    assert FileEvent(path, Seen.CHANGED) in batch
+    await events.aclose()
