@@ -152,21 +152,49 @@ async def check_access(settings: Settings) -> None:
     """One PING with the service's own connection settings before the service starts:
     raises RedisAccessError for wrong credentials, an untrusted certificate or a missing
     permission. An unreachable Redis is not an error here: ``wait_until_ready`` waits for it."""
-    # No retries: redis-py retries connection errors, which include a refused password.
-    redis = Redis.from_url(
-        redis_url(settings),
-        decode_responses=True,
-        retry=Retry(NoBackoff(), 0),
-        **tls_options(settings),
-    )
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as exc:
-        fatal = access_error(exc)
-        if fatal is not None:
-            raise fatal from exc
-    finally:
-        await redis.aclose()
+    dropped: BaseException | None = None
+    for _attempt in range(3):
+        # No retries: redis-py retries connection errors, which include a refused password.
+        redis = Redis.from_url(
+            redis_url(settings),
+            decode_responses=True,
+            retry=Retry(NoBackoff(), 0),
+            **tls_options(settings),
+        )
+        try:
+            await redis.ping()
+            return
+        except (RedisError, OSError) as exc:
+            fatal = access_error(exc)
+            if fatal is not None:
+                raise fatal from exc
+            if not _dropped_after_tls(settings, exc):
+                return
+            dropped = exc
+        finally:
+            await redis.aclose()
+        await asyncio.sleep(0.2)
+    # A TLS server that wants a client certificate (or does not trust ours) sometimes says
+    # so with an alert, and sometimes just resets the connection after the handshake.
+    raise RedisAccessError(
+        "Redis closes every TLS connection right after the handshake: it probably requires "
+        "a client certificate it trusts (DROPWIRE_REDIS_TLS_CERT_FILE, "
+        "DROPWIRE_REDIS_TLS_KEY_FILE)"
+    ) from dropped
+
+
+def _dropped_after_tls(settings: Settings, exc: BaseException) -> bool:
+    """The server accepted the connection and the TLS handshake, then hung up."""
+    if urlsplit(redis_url(settings)).scheme != "rediss":
+        return False
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if isinstance(seen, ConnectionResetError | ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            return True
+        if seen is None:
+            return False
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def wait_until_ready(redis: Redis, service: str, max_delay: float = 10.0) -> None:

@@ -129,6 +129,17 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="Larger files fail with a reason."
     )
+    extract_timeout_seconds: float = Field(
+        default=60.0,
+        ge=0.0,
+        description=(
+            "pdf, docx and html are extracted in a child process, stopped after this long "
+            "(the file fails with reason timeout). 0: in the ingest process, no limit."
+        ),
+    )
+    extract_memory_mb: int = Field(
+        default=2048, ge=0, description="Address-space limit of that child process; 0: none."
+    )
     max_text_chars: int = Field(
         default=2_000_000, ge=1, description="Extracted text longer than this fails."
     )

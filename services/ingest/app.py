@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from faststream.asgi import AsgiFastStream
 
+from services.ingest import sandbox
 from services.ingest.failed_files import (
     dead_letters_of,
     fail_archived_file,
@@ -48,6 +49,11 @@ def build_app(settings: Settings) -> AsgiFastStream:
         task = asyncio.create_task(ingestor.run(stop), name="ingest")
         task.add_done_callback(_exit_on_crash)
         tasks.append(task)
+        if settings.extract_timeout_seconds > 0:
+            warming = asyncio.to_thread(
+                sandbox.warm_up, settings.extract_timeout_seconds, settings.extract_memory_mb
+            )
+            tasks.append(asyncio.create_task(warming, name="sandbox-warm-up"))
 
     def _exit_on_crash(task: asyncio.Task[None]) -> None:
         # A dead watcher must not leave a live-looking process: stop gracefully (SIGTERM) so

@@ -12,8 +12,13 @@ from pathlib import Path
 
 from services.ingest.extract import ExtractionError, extract, media_type_for
 from services.ingest.files import safe_name
+from services.ingest.sandbox import run_limited
 from shared.models import RawDocument, SourceFile, content_id
 from shared.settings import Settings
+
+# Formats read by large native parsers (PDFium, lxml) or zip + XML: extracted in the sandbox
+# child, which is killed when it runs out of time or memory (services.ingest.sandbox).
+SANDBOXED = frozenset({"pdf", "docx", "html"})
 
 
 class ReadError(Exception):
@@ -37,7 +42,8 @@ def read_document(path: Path, rel: str, settings: Settings) -> RawDocument:
                 f"file is {st.st_size} bytes, over the limit of {settings.max_file_bytes} "
                 "(DROPWIRE_MAX_FILE_BYTES)",
             )
-        if media_type_for(path.name) is None:
+        media_type = media_type_for(path.name)
+        if media_type is None:
             raise ReadError("unsupported", f"unsupported file type {path.suffix!r}")
         data = path.read_bytes()
     except FileNotFoundError:
@@ -46,7 +52,17 @@ def read_document(path: Path, rel: str, settings: Settings) -> RawDocument:
         raise ReadError("unreadable", f"{type(exc).__name__}: {exc}") from exc
     doc_id = content_id(data)
     try:
-        extracted = extract(data, path.name, max_text_chars=settings.max_text_chars)
+        if media_type in SANDBOXED and settings.extract_timeout_seconds > 0:
+            extracted = run_limited(
+                extract,
+                data,
+                path.name,
+                max_text_chars=settings.max_text_chars,
+                timeout=settings.extract_timeout_seconds,
+                memory_mb=settings.extract_memory_mb,
+            )
+        else:
+            extracted = extract(data, path.name, max_text_chars=settings.max_text_chars)
     except ExtractionError as exc:
         raise ReadError(exc.reason, exc.message, doc_id) from exc
     return RawDocument(
