@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import importlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +32,11 @@ SERVICES = ("ingest", "enrich", "publish")
 # A child that ran at least this long before exiting was healthy: its restart backoff starts
 # over, so a service that crashes once a day is not kept waiting the maximum 30 s each time.
 HEALTHY_UPTIME_SECONDS = 60.0
+# uvicorn gives open connections and the app's shutdown this long after SIGTERM/SIGINT...
+GRACEFUL_SHUTDOWN_SECONDS = 20
+# ...and if the process is still alive this long after the signal, something hangs: dump
+# every thread's stack to stderr (the service's log) and exit 1, rather than wait for KILL.
+FORCED_EXIT_SECONDS = 25.0
 log = structlog.stdlib.get_logger("dropwire.runner")
 
 
@@ -53,14 +60,24 @@ def run_service(name: str, settings: Settings) -> None:
         log_config=None,  # keep our structlog handlers
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     asyncio.run(_Server(config).serve())
 
 
 class _Server(uvicorn.Server):
     """uvicorn's server, but a SIGTERM/SIGINT ends in a clean exit (code 0) after the
-    graceful shutdown, instead of uvicorn re-raising the signal to kill the process."""
+    graceful shutdown, instead of uvicorn re-raising the signal to kill the process; and a
+    shutdown that hangs ends after ``FORCED_EXIT_SECONDS`` with the stacks that hung."""
+
+    _deadline: threading.Timer | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._deadline is None:
+            self._deadline = threading.Timer(FORCED_EXIT_SECONDS, _force_exit)
+            self._deadline.daemon = True
+            self._deadline.start()
+        super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -72,6 +89,12 @@ class _Server(uvicorn.Server):
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+
+
+def _force_exit() -> None:
+    log.error("service.shutdown_hung", after_seconds=FORCED_EXIT_SECONDS)
+    faulthandler.dump_traceback(all_threads=True)
+    os._exit(1)
 
 
 @dataclass

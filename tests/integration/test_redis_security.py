@@ -167,9 +167,9 @@ def test_each_service_runs_the_pipeline_with_only_its_acl_user(
         admin.close()
         for proc in procs:
             proc.terminate()
-        codes = [proc.wait(30) for proc in procs]
-    assert codes == [0, 0, 0]
+        codes = [proc.wait(60) for proc in procs]
     output = "".join((tmp_path / f"{n}.log").read_text() for n in ("ingest", "enrich", "publish"))
+    assert codes == [0, 0, 0], output[-4000:]
     for password in acl_redis.passwords.values():
         assert password not in output
 
