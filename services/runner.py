@@ -74,7 +74,8 @@ class _Server(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._deadline is None:
-            self._deadline = threading.Timer(FORCED_EXIT_SECONDS, _force_exit)
+            loop = asyncio.get_running_loop()
+            self._deadline = threading.Timer(FORCED_EXIT_SECONDS, _force_exit, (loop,))
             self._deadline.daemon = True
             self._deadline.start()
         super().handle_exit(sig, frame)
@@ -91,9 +92,22 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
 
-def _force_exit() -> None:
+def _force_exit(loop: asyncio.AbstractEventLoop) -> None:
+    """From a timer thread: show what the shutdown waits for, then end the process."""
     log.error("service.shutdown_hung", after_seconds=FORCED_EXIT_SECONDS)
+    dumped = threading.Event()
+
+    def dump_tasks() -> None:  # on the event loop: the coroutines still waiting
+        for task in asyncio.all_tasks(loop):
+            print(f"asyncio task {task.get_name()}: {task.get_coro()!r}", file=sys.stderr)
+            task.print_stack(file=sys.stderr)
+        dumped.set()
+
+    with contextlib.suppress(RuntimeError):  # the loop is closed already
+        loop.call_soon_threadsafe(dump_tasks)
+    dumped.wait(2.0)
     faulthandler.dump_traceback(all_threads=True)
+    sys.stderr.flush()
     os._exit(1)
 
 

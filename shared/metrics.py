@@ -6,8 +6,6 @@ pending, lag per group) are refreshed by a background task so a scrape never wai
 
 from __future__ import annotations
 
-import asyncio
-
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from redis.asyncio import Redis
@@ -100,11 +98,10 @@ async def refresh_stream_gauges(redis: Redis, names: StreamNames) -> None:
                 GROUP_LAG.labels(stream, info["name"]).set(int(info["lag"]))
 
 
-async def stream_gauges_loop(redis: Redis, names: StreamNames, every: float = 5.0) -> None:
-    """Keep the stream gauges fresh until cancelled; Redis errors are logged, not fatal."""
-    while True:
-        try:
-            await refresh_stream_gauges(redis, names)
-        except RedisError as exc:
-            log.debug("metrics.refresh_failed", error=str(exc))
-        await asyncio.sleep(every)
+async def refresh_gauges(redis: Redis, names: StreamNames) -> None:
+    """One refresh of the stream gauges (run every few seconds); Redis errors are logged,
+    not fatal."""
+    try:
+        await refresh_stream_gauges(redis, names)
+    except RedisError as exc:
+        log.debug("metrics.refresh_failed", error=str(exc))

@@ -23,7 +23,8 @@ from prometheus_client import make_asgi_app
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from shared.metrics import REGISTRY, stream_gauges_loop
+from shared.metrics import REGISTRY, refresh_gauges
+from shared.periodic import Periodic
 from shared.redis import redis_url, tls_context
 from shared.settings import Settings
 from shared.streams import StreamNames
@@ -120,17 +121,15 @@ def build_service_app(
             ("/health/ready", ready),
         ],
     )
-    tasks: list[asyncio.Task[None]] = []
+    gauges = Periodic("gauges", lambda: refresh_gauges(redis, names), every=5.0)
 
     @app.after_startup
     async def start_gauges() -> None:
-        tasks.append(asyncio.create_task(stream_gauges_loop(redis, names), name="gauges"))
+        gauges.start()
 
     @app.on_shutdown
     async def stop_gauges() -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await gauges.stop()
 
     return app
 

@@ -8,7 +8,6 @@ rejects for good goes to the dead-letter stream.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from typing import Any
@@ -25,6 +24,7 @@ from shared import metrics
 from shared.consuming import subscribe_reliably
 from shared.deadletter import dead_letter_fields
 from shared.models import EnrichedRecord
+from shared.periodic import Periodic
 from shared.redis import connect, wait_until_ready
 from shared.retention import apply_retention
 from shared.service import build_service_app, make_broker
@@ -68,7 +68,12 @@ def build_app(settings: Settings) -> AsgiFastStream:
     app = build_service_app(broker, redis, settings)
     sinks = [build_sink(name, settings, redis) for name in settings.enabled_sinks]
     tracker = DeliveryTracker([sink.name for sink in sinks])
-    tasks: list[asyncio.Task[None]] = []
+    retention = Periodic(
+        "retention",
+        lambda: _retention_round(redis, settings),
+        every=settings.retention_interval_seconds,
+        at_start=False,
+    )
 
     @app.on_startup
     async def start() -> None:
@@ -79,14 +84,12 @@ def build_app(settings: Settings) -> AsgiFastStream:
 
     @app.after_startup
     async def ready() -> None:
-        tasks.append(asyncio.create_task(_retention_loop(redis, settings), name="retention"))
+        retention.start()
         log.info("publish.ready", sinks=[s.name for s in sinks], consumer=settings.consumer_name)
 
     @app.on_shutdown
     async def close() -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await retention.stop()
         for sink in sinks:
             await sink.close()
         await redis.aclose()
@@ -96,14 +99,12 @@ def build_app(settings: Settings) -> AsgiFastStream:
     return app
 
 
-async def _retention_loop(redis: Redis, settings: Settings) -> None:
-    """Apply retention periodically; a failure is logged and tried again next time."""
-    while True:
-        await asyncio.sleep(settings.retention_interval_seconds)
-        try:
-            await apply_retention(redis, settings)
-        except RedisError as exc:
-            log.warning("retention.failed", error=str(exc))
+async def _retention_round(redis: Redis, settings: Settings) -> None:
+    """Apply retention once; a failure is logged and tried again next time."""
+    try:
+        await apply_retention(redis, settings)
+    except RedisError as exc:
+        log.warning("retention.failed", error=str(exc))
 
 
 def _subscribe(
