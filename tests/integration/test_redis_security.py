@@ -167,11 +167,21 @@ def test_each_service_runs_the_pipeline_with_only_its_acl_user(
         admin.close()
         for proc in procs:
             proc.terminate()
-        codes = [proc.wait(60) for proc in procs]
+        codes = [_wait_or_kill(proc, 60) for proc in procs]
     output = "".join((tmp_path / f"{n}.log").read_text() for n in ("ingest", "enrich", "publish"))
     assert codes == [0, 0, 0], output[-4000:]
     for password in acl_redis.passwords.values():
         assert password not in output
+
+
+def _wait_or_kill(proc: subprocess.Popen[bytes], seconds: float) -> int | None:
+    """The exit code, or None (and the process killed) if it did not exit in time."""
+    try:
+        return proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
 
 
 def test_a_service_user_cannot_write_another_stage_stream(
