@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import redis as redis_sync
@@ -112,19 +112,39 @@ def connect_sync(settings: Settings) -> redis_sync.Redis:
 # The connection dropped mid-handshake (Redis restarting): worth waiting for, unlike a
 # certificate or protocol mismatch.
 _TRANSIENT_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+E = TypeVar("E", bound=BaseException)
 # Verification failures that a CA file fixes: unknown issuer, self-signed.
 _UNKNOWN_ISSUER = {2, 18, 19, 20}
 
 
-def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
-    """The TLS error behind a redis-py connection error (redis-py wraps it), if any."""
+def _behind(exc: BaseException, kinds: type[E] | tuple[type[E], ...]) -> E | None:
+    """The first exception of ``kinds`` in the chain behind ``exc`` (redis-py wraps socket
+    and TLS errors in its own), if any."""
     seen: BaseException | None = exc
     for _ in range(5):
         if seen is None:
             return None
-        if isinstance(seen, ssl.SSLError):
+        if isinstance(seen, kinds):
             return seen
         seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind a redis-py connection error, if any."""
+    return _behind(exc, ssl.SSLError)
+
+
+async def _ping(redis: Redis) -> BaseException | None:
+    """PING: None when Redis answers, the error when it may answer later; raises
+    RedisAccessError for what retrying cannot fix."""
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as exc:
+        fatal = access_error(exc)
+        if fatal is not None:
+            raise fatal from exc
+        return exc
     return None
 
 
@@ -162,17 +182,12 @@ async def check_access(settings: Settings) -> None:
             **tls_options(settings),
         )
         try:
-            await redis.ping()
-            return
-        except (RedisError, OSError) as exc:
-            fatal = access_error(exc)
-            if fatal is not None:
-                raise fatal from exc
-            if not _dropped_after_tls(settings, exc):
-                return
-            dropped = exc
+            error = await _ping(redis)
         finally:
             await redis.aclose()
+        if error is None or not _dropped_after_tls(settings, error):
+            return
+        dropped = error
         await asyncio.sleep(0.2)
     # A TLS server that wants a client certificate (or does not trust ours) sometimes says
     # so with an alert, and sometimes just resets the connection after the handshake.
@@ -187,14 +202,8 @@ def _dropped_after_tls(settings: Settings, exc: BaseException) -> bool:
     """The server accepted the connection and the TLS handshake, then hung up."""
     if urlsplit(redis_url(settings)).scheme != "rediss":
         return False
-    seen: BaseException | None = exc
-    for _ in range(5):
-        if isinstance(seen, ConnectionResetError | ssl.SSLEOFError | ssl.SSLZeroReturnError):
-            return True
-        if seen is None:
-            return False
-        seen = seen.__cause__ or seen.__context__
-    return False
+    hung_up = (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
+    return _behind(exc, hung_up) is not None
 
 
 async def wait_until_ready(redis: Redis, service: str, max_delay: float = 10.0) -> None:
@@ -204,15 +213,11 @@ async def wait_until_ready(redis: Redis, service: str, max_delay: float = 10.0) 
     log = structlog.stdlib.get_logger("dropwire.redis")
     delay = 0.2
     while True:
-        try:
-            await redis.ping()
+        error = await _ping(redis)
+        if error is None:
             return
-        except (RedisError, OSError) as exc:
-            fatal = access_error(exc)
-            if fatal is not None:
-                raise fatal from exc
-            if not isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
-                raise
-            log.warning("redis.unavailable", service=service, error=str(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(max_delay, delay * 2)
+        if not isinstance(error, RedisConnectionError | RedisTimeoutError | OSError):
+            raise error
+        log.warning("redis.unavailable", service=service, error=str(error), retry_in=delay)
+        await asyncio.sleep(delay)
+        delay = min(max_delay, delay * 2)
