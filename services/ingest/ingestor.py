@@ -145,8 +145,9 @@ class Ingestor:
                 self._pending.pop(path, None)
             elif event.seen is Seen.CHANGED and path in self._pending:
                 continue  # already settling: the settle loop sees it change
-            elif event.seen is Seen.RESCAN or (path not in self._pending and path.is_dir()):
-                # A folder moved in at once brings files no event announced.
+            elif event.seen is Seen.RESCAN or (event.seen is Seen.CHANGED and path.is_dir()):
+                # A folder moved in at once brings files no event announced. (inotify says
+                # so itself, RESCAN; watchfiles only says "changed", hence the stat.)
                 for inner in scan_inbox(path):
                     if is_candidate(inner, self.inbox):
                         self.offer(inner)

@@ -32,7 +32,7 @@ class Seen(enum.Enum):
     CLOSED = "closed"  # closed after writing: complete, unless its writer reopens it
     RENAMED_IN = "renamed_in"  # renamed into the inbox: complete
     GONE = "gone"  # deleted or renamed away
-    RESCAN = "rescan"  # events were lost (queue overflow): look at the whole folder again
+    RESCAN = "rescan"  # a folder appeared, or events were lost: look at everything in it
 
 
 @dataclass(frozen=True)
